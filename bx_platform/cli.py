@@ -1,0 +1,252 @@
+"""The `bx` command. User mistakes print one line naming the field or file and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bx_platform.errors import InputError
+from bx_platform.paths import REPO_ROOT, bx_home
+
+EXIT_INVALID = 2
+DEMO_JOBS = REPO_ROOT / "data" / "jobs"
+
+
+def _print_table(rows: list[dict], columns: list[str], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[_fmt(row.get(column)) for column in columns])
+    Console(width=160).print(table)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}"
+    return "" if value is None else str(value)
+
+
+# -- commands ------------------------------------------------------------------------------------------
+def cmd_submit(args) -> int:
+    from bx_platform.jobs.spec import load_spec
+    from bx_platform.runner import submit_job
+
+    spec = load_spec(args.job)
+    record, created = submit_job(spec)
+    print(record["job_id"])
+    print(
+        f"{'submitted' if created else 'already submitted (unchanged)'}; the sensor launches it when the "
+        "Dagster daemon runs (`bx ui`)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_run(args) -> int:
+    from bx_platform.jobs.spec import load_spec
+    from bx_platform.runner import run_job
+
+    outcome = run_job(load_spec(args.job), progress=lambda line: print(line, file=sys.stderr))
+    if outcome.result:
+        _print_room(outcome.result)
+    print(f"{outcome.job_id}: {outcome.status}")
+    return outcome.exit_code
+
+
+def _print_room(result: dict) -> None:
+    rows = [
+        {
+            "rank": s["rank"],
+            "strategy": s["strategy"],
+            "beta score": s["scores"]["beta_score"],
+            "BX Score": s["scores"]["bx_score"]["score"],
+            "utility": s["scores"]["utility"],
+            "total return": s["metrics"]["all"]["total_return"],
+            "max drawdown": s["metrics"]["all"]["max_drawdown"],
+            "sharpe": s["metrics"]["all"]["sharpe"],
+            "eligible": "yes" if s["eligibility"]["eligible"] else "no: " + ", ".join(
+                g["gate"] for g in s["eligibility"]["failed"]
+            ),
+        }
+        for s in result["strategies"]
+    ]
+    hold = result["benchmark_hold"]
+    title = (
+        f"Battle Room {result['job_id']} ({result['spec']['name'] or ''}) - Benchmark Hold utility "
+        f"{hold['utility']:.4f}, return {hold['metrics']['all']['total_return']:.4f}"
+    )
+    _print_table(rows, list(rows[0]) if rows else [], title)
+
+
+def cmd_demo(args) -> int:
+    from bx_platform.jobs.spec import load_spec
+    from bx_platform.runner import run_job
+    from bx_platform.warehouse.store import Warehouse
+
+    if args.fresh:
+        import shutil
+
+        shutil.rmtree(bx_home(), ignore_errors=True)
+    specs = sorted(DEMO_JOBS.glob("*.yaml"))
+    print(f"BX Platform demo: {len(specs)} example jobs from {DEMO_JOBS.relative_to(REPO_ROOT)}/ on the real archive")
+    worst = 0
+    for i, path in enumerate(specs, 1):
+        print(f"\n[{i}/{len(specs)}] {path.name}")
+        outcome = run_job(load_spec(path), progress=lambda line: print("  " + line))
+        if outcome.result:
+            _print_room(outcome.result)
+        print(f"  -> {outcome.status}")
+        worst = max(worst, outcome.exit_code if outcome.exit_code != 3 else 0)
+    warehouse = Warehouse().ensure()
+    _print_leaderboard(warehouse)
+    print(f"\nDuckDB store: {warehouse.duckdb_path}  (open it read-only; runs never lock it)")
+    print("Example query:")
+    print(f"  duckdb -readonly {warehouse.duckdb_path} \\")
+    print("    \"SELECT job_id, strategy, round(beta_score, 2) AS beta, round(bx_score, 1) AS bx FROM public_scores ORDER BY beta DESC LIMIT 5\"")
+    print("or in Python: duckdb.connect(path, read_only=True).sql('SELECT * FROM public_leaderboard').show()")
+    return worst
+
+
+def _print_leaderboard(warehouse) -> None:
+    with warehouse.connect_readonly() as conn:
+        cursor = conn.execute("SELECT * FROM public_leaderboard ORDER BY rank")
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    _print_table(rows, columns, "Long-term public leaderboard (credibility-weighted BX Score)")
+
+
+def cmd_leaderboard(args) -> int:
+    from bx_platform.warehouse.store import Warehouse
+
+    _print_leaderboard(Warehouse().ensure())
+    return 0
+
+
+def cmd_data_import(args) -> int:
+    from bx_platform.market.importers import default_source_dir, import_archive
+    from bx_platform.market.archive import default_archive_dir
+
+    source = Path(args.source) if args.source else default_source_dir()
+    target = Path(args.archive) if args.archive else default_archive_dir()
+    if not source.is_dir():
+        raise InputError(str(source), "source folder not found")
+    manifest = import_archive(source, target, progress=print)
+    datasets = manifest.get("datasets", manifest)
+    print(f"archive written to {target} ({len(datasets)} datasets); manifest: {target / 'manifest.json'}")
+    return 0
+
+
+def cmd_data_list(args) -> int:
+    from bx_platform.market.archive import list_datasets
+
+    rows = [
+        {"venue": d.venue, "symbol": d.symbol, "timeframe": d.timeframe, "start": d.start, "end": d.end, "rows": d.rows, "calendar": d.calendar}
+        for d in list_datasets()
+    ]
+    _print_table(rows, list(rows[0]), "Canonical archive")
+    return 0
+
+
+def cmd_metrics(args) -> int:
+    from bx_platform.evaluation.equity_file import metrics_for_equity, read_equity_file
+
+    if args.periods_per_year <= 0:
+        raise InputError("--periods-per-year", "must be positive")
+    equity = read_equity_file(args.equity)
+    benchmark = read_equity_file(args.benchmark) if args.benchmark else None
+    result = metrics_for_equity(equity, args.periods_per_year, benchmark)
+    if args.json:
+        print(json.dumps(result, sort_keys=True, allow_nan=True))
+    else:
+        _print_table([{"metric": k, "value": v} for k, v in result.items()], ["metric", "value"])
+    return 0
+
+
+def cmd_warehouse_init(args) -> int:
+    from bx_platform.warehouse.store import Warehouse
+
+    warehouse = Warehouse()
+    if args.recreate_views and warehouse.duckdb_path.exists():
+        warehouse.duckdb_path.unlink()
+    warehouse.ensure()
+    print(warehouse.duckdb_path)
+    return 0
+
+
+def cmd_ui(args) -> int:
+    from bx_platform.instance import ensure_dagster_home
+
+    home = ensure_dagster_home()
+    print(f"DAGSTER_HOME={home}; starting the Dagster UI and daemon (Ctrl-C stops)", file=sys.stderr)
+    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(args.port)]
+    return subprocess.call(command, cwd=REPO_ROOT, env=os.environ.copy())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bx", description="BX Platform: Benchmark-as-a-Service for trading strategies")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the shipped example jobs end to end and print the leaderboard")
+    demo.add_argument("--fresh", action="store_true", help="delete the local state ($BX_HOME) first")
+    demo.set_defaults(func=cmd_demo)
+
+    submit = sub.add_parser("submit", help="register a job spec (YAML); the sensor launches it")
+    submit.add_argument("job", help="job spec YAML file")
+    submit.set_defaults(func=cmd_submit)
+
+    run = sub.add_parser("run", help="register a job and run it now through Dagster; print the result")
+    run.add_argument("job", help="job spec YAML file")
+    run.set_defaults(func=cmd_run)
+
+    board = sub.add_parser("leaderboard", help="print the long-term public leaderboard")
+    board.set_defaults(func=cmd_leaderboard)
+
+    metrics = sub.add_parser("metrics", help="return-based metrics of an equity curve (ts,equity)")
+    metrics.add_argument("--equity", required=True, help="Parquet or CSV file with columns ts,equity")
+    metrics.add_argument("--benchmark", help="benchmark equity file with the same columns (for alpha and beta)")
+    metrics.add_argument("--periods-per-year", type=float, required=True, help="e.g. 365 for daily crypto, 252 for daily equities")
+    metrics.add_argument("--json", action="store_true", help="print one JSON object")
+    metrics.set_defaults(func=cmd_metrics)
+
+    data = sub.add_parser("data", help="the market-data archive")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    data_import = data_sub.add_parser("import", help="convert the real upstream files into the canonical archive")
+    data_import.add_argument("--source", help="folder of upstream files (default: ../shared/data/market)")
+    data_import.add_argument("--archive", help="archive folder to write (default: data/archive or $BX_ARCHIVE_DIR)")
+    data_import.set_defaults(func=cmd_data_import)
+    data_list = data_sub.add_parser("list", help="list the archive's datasets")
+    data_list.set_defaults(func=cmd_data_list)
+
+    warehouse = sub.add_parser("warehouse", help="the DuckDB analytical store")
+    warehouse_sub = warehouse.add_subparsers(dest="warehouse_command", required=True, metavar="ACTION")
+    init = warehouse_sub.add_parser("init", help="create the store and its DuckDB views; print the file's path")
+    init.add_argument("--recreate-views", action="store_true", help="rebuild the DuckDB file of views")
+    init.set_defaults(func=cmd_warehouse_init)
+
+    ui = sub.add_parser("ui", help="start the Dagster UI and daemon on this project's instance")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

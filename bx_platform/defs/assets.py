@@ -1,0 +1,183 @@
+"""The benchmark asset graph, one partition per job: market_data -> execution_fills -> verified_metrics ->
+scores -> leaderboard. Thin: every computation is in the domain packages. Data moves through the warehouse
+(staged -> verified | quarantine), never through Dagster's IO managers.
+"""
+
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from bx_platform.defs.partitions import benchmark_jobs
+from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
+from bx_platform.evaluation.job_evaluation import evaluate_job
+from bx_platform.execution.battle_room import room_frames, run_records, run_room
+from bx_platform.jobs.spec import JobSpec
+from bx_platform.market.staging import bars_by_market, job_bars
+from bx_platform.results import publish_leaderboard, score_job
+from bx_platform.quality import GateResult, execution_suite, fills_suite, market_bars_suite, run_gate
+from bx_platform.warehouse.records import job_row
+
+GROUP = "benchmark"
+
+
+def _job(job_store: JobStoreResource, job_id: str) -> tuple[dict, JobSpec]:
+    stored = job_store.get().get(job_id)
+    if stored is None:
+        raise dg.Failure(f"job {job_id} is not in the job store; submit it with `bx submit`")
+    return stored.record, stored.spec
+
+
+def _gate_result(gate: GateResult, moved_to: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=gate.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=gate.summary(),
+        metadata={
+            "failed_expectations": dg.MetadataValue.json(gate.failures),
+            "expectations_evaluated": gate.evaluated,
+            "partition_now_in": moved_to,
+        },
+    )
+
+
+@dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, kinds={"polars", "parquet"})
+def market_data(
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, archive: ArchiveResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """The job's market bars cut from the real archive (its markets and window on one grid), written to the
+    staged zone. They become verified only when the quality gate passes."""
+    record, spec = _job(job_store, context.partition_key)
+    store = warehouse.get()
+    store.write("verified", "jobs", context.partition_key, job_row(record, outcome="running"))
+    bars = job_bars(spec, context.partition_key, archive.dir)
+    store.write("staged", "market_bars", context.partition_key, bars)
+    return dg.MaterializeResult(
+        metadata={
+            "rows": bars.height,
+            "markets": ", ".join(m.key for m in spec.markets),
+            "first_bar": str(bars["ts"].min()),
+            "last_bar": str(bars["ts"].max()),
+            "data_manifest_hash": record["pinned"]["data_manifest_hash"],
+        }
+    )
+
+
+@dg.asset_check(asset=market_data, blocking=True, partitions_def=benchmark_jobs)
+def market_data_quality_gate(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource
+) -> dg.AssetCheckResult:
+    """great-expectations suite on every market's staged bars: non-null, positive prices, high >= close >= low,
+    unique strictly increasing timestamps. Pass: the bars move to verified. Fail: they move to quarantine and
+    the job fails; nothing downstream runs."""
+    job_id = context.partition_key
+    store = warehouse.get()
+    gate = run_gate("market_bars", store.read("staged", "market_bars", job_id), market_bars_suite(), group_by="market")
+    zone = "verified" if gate.success else "quarantine"
+    store.move("market_bars", job_id, "staged", zone)
+    if not gate.success:
+        job_store.get().finish(job_id, "failed")
+    return _gate_result(gate, zone)
+
+
+@dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[market_data], kinds={"polars", "parquet"})
+def execution_fills(
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """The Battle Room: every strategy and the Benchmark Hold simulated on the verified bars (fills at the next
+    bar's open with fees), giving fills and mark-to-market equity curves, staged until the execution gate."""
+    record, spec = _job(job_store, context.partition_key)
+    store = warehouse.get()
+    bars = bars_by_market(store.read("verified", "market_bars", context.partition_key), spec)
+    results = run_room(spec, bars)
+    fills, equity = room_frames(results, context.partition_key, spec.organization)
+    store.write("staged", "fills", context.partition_key, fills)
+    store.write("staged", "equity", context.partition_key, equity)
+    store.write("verified", "strategy_runs", context.partition_key, run_records(results, context.partition_key, spec.organization))
+    return dg.MaterializeResult(
+        metadata={
+            "fills": fills.height,
+            "strategies": len(results),
+            "flags": dg.MetadataValue.json({h: r.flags for h, r in results.items() if r.flags}),
+            "runtime_ms": dg.MetadataValue.json({h: round(r.runtime_ms, 3) for h, r in results.items()}),
+        }
+    )
+
+
+@dg.asset_check(asset=execution_fills, blocking=True, partitions_def=benchmark_jobs)
+def execution_quality_gate(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource
+) -> dg.AssetCheckResult:
+    """great-expectations suites on the staged equity curves (positive, finite exposure) and fills (positive
+    quantity and price, known side). Pass: both move to verified. Fail: both move to quarantine."""
+    job_id = context.partition_key
+    store = warehouse.get()
+    equity_gate = run_gate("equity", store.read("staged", "equity", job_id), execution_suite(), group_by="strategy")
+    fills = store.read("staged", "fills", job_id)
+    fills_gate = run_gate("fills", fills, fills_suite()) if fills.height else GateResult("fills", True, 0)
+    gate = GateResult(
+        gate="execution",
+        success=equity_gate.success and fills_gate.success,
+        evaluated=equity_gate.evaluated + fills_gate.evaluated,
+        failures=equity_gate.failures + fills_gate.failures,
+    )
+    zone = "verified" if gate.success else "quarantine"
+    for table in ("fills", "equity"):
+        store.move(table, job_id, "staged", zone)
+    if not gate.success:
+        job_store.get().finish(job_id, "failed")
+    return _gate_result(gate, zone)
+
+
+@dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[execution_fills], kinds={"polars", "parquet"})
+def verified_metrics(
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """The full metric set of every strategy, per battle session and for the whole window, computed from
+    verified equity curves and fills only."""
+    record, spec = _job(job_store, context.partition_key)
+    store = warehouse.get()
+    job_id = context.partition_key
+    metrics = evaluate_job(
+        record,
+        bars=store.read("verified", "market_bars", job_id),
+        fills=store.read("verified", "fills", job_id),
+        equity=store.read("verified", "equity", job_id),
+    )
+    store.write("verified", "metrics", job_id, metrics)
+    return dg.MaterializeResult(metadata={"rows": metrics.height, "strategies": metrics["strategy"].n_unique()})
+
+
+@dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[verified_metrics], kinds={"polars", "parquet"})
+def scores(
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Utility, beta score against the Benchmark Hold, BX Score with its per-group breakdown, CapitalScore,
+    ContestScore, eligibility and rank in the room; and the job's result document."""
+    record, _ = _job(job_store, context.partition_key)
+    job_id = context.partition_key
+    store = warehouse.get()
+    jobs = job_store.get()
+    outcome = score_job(record, store, jobs)
+    return dg.MaterializeResult(
+        metadata={
+            "outcome": outcome.status,
+            "room": dg.MetadataValue.md(outcome.room_table_markdown()),
+            "result_document": str(store.results / f"{job_id}.json"),
+        }
+    )
+
+
+@dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[scores], kinds={"parquet"})
+def leaderboard(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The long-term public leaderboard over all jobs, rebuilt from every verified score when a job finishes.
+    The rebuild holds the store's leaderboard lock, so jobs finishing together never lose an update."""
+    board = publish_leaderboard(warehouse.get())
+    return dg.MaterializeResult(
+        metadata={"strategies": board.height, "top": json.dumps(board.head(3).to_dicts(), default=str)}
+    )
+
+
+benchmark_assets = [market_data, execution_fills, verified_metrics, scores, leaderboard]
+benchmark_checks = [market_data_quality_gate, execution_quality_gate]

@@ -1,0 +1,54 @@
+"""Resources: the stores, configured from the environment (defaults: everything under BX_HOME)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from bx_platform.jobs.store import JobStore, default_store_url
+from bx_platform.market.archive import default_archive_dir
+from bx_platform.paths import warehouse_dir
+from bx_platform.warehouse.store import Warehouse
+
+
+def env_or_default(name: str, default: str) -> dg.EnvVar | str:
+    """Configure from the environment variable when it is set, else from the default."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The analytical store (Parquet partitions + DuckDB views)."""
+
+    root: str
+
+    def get(self) -> Warehouse:
+        return Warehouse(Path(self.root)).ensure()
+
+
+class JobStoreResource(dg.ConfigurableResource):
+    """The control-plane job store (SQLite file or PostgreSQL URL)."""
+
+    url: str
+
+    def get(self) -> JobStore:
+        return JobStore(self.url)
+
+
+class ArchiveResource(dg.ConfigurableResource):
+    """The canonical market-data archive."""
+
+    path: str
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.path)
+
+
+def default_resources() -> dict:
+    return {
+        "warehouse": WarehouseResource(root=env_or_default("BX_WAREHOUSE_DIR", str(warehouse_dir()))),
+        "job_store": JobStoreResource(url=env_or_default("BX_JOBSTORE_URL", default_store_url())),
+        "archive": ArchiveResource(path=env_or_default("BX_ARCHIVE_DIR", str(default_archive_dir()))),
+    }

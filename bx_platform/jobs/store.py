@@ -1,0 +1,178 @@
+"""The job store: the control plane's record of submitted jobs (SQLite by default, PostgreSQL by URL).
+
+A job is inserted once (its id is its spec's hash, so resubmitting is a no-op) and claimed once: the claim is
+a conditional UPDATE, so whichever of `bx run`, the sensor or a second submission gets there first owns the
+run and every other caller is told it was already claimed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bx_platform.jobs.spec import JobSpec, canonical_json
+from bx_platform.paths import bx_home
+
+_metadata = sa.MetaData()
+
+jobs_table = sa.Table(
+    "bx_jobs",
+    _metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("organization", sa.String(200), nullable=False, index=True),
+    sa.Column("record_json", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("submitted_at", sa.String(40), nullable=False),
+    sa.Column("claimed_by", sa.String(200)),
+    sa.Column("claimed_at", sa.String(40)),
+    sa.Column("finished_at", sa.String(40)),
+    sa.Column("outcome", sa.String(20)),
+)
+
+# One row per strategy evaluated, kept to pin the DSR's trial count and Sharpe variance at submission.
+evaluations_table = sa.Table(
+    "bx_evaluations",
+    _metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("strategy", sa.String(200), primary_key=True),
+    sa.Column("organization", sa.String(200), nullable=False, index=True),
+    sa.Column("sharpe_per_period", sa.Float),
+)
+
+SUBMITTED, CLAIMED, FINISHED = "submitted", "claimed", "finished"
+
+
+def default_store_url() -> str:
+    url = os.environ.get("BX_JOBSTORE_URL")
+    if url:
+        return url
+    home = bx_home()
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / 'jobs.sqlite'}"
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    job_id: str
+    record: dict[str, Any]
+    status: str
+    outcome: str | None
+
+    @property
+    def spec(self) -> JobSpec:
+        return JobSpec.model_validate(self.record["spec"])
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class JobStore:
+    def __init__(self, url: str | None = None):
+        self.url = url or default_store_url()
+        connect_args = {"timeout": 30} if self.url.startswith("sqlite") else {}
+        self.engine = sa.create_engine(self.url, connect_args=connect_args, future=True)
+        _metadata.create_all(self.engine, checkfirst=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def submit(self, record: dict[str, Any]) -> bool:
+        """Insert the job record; False when the job already exists (it is then left untouched)."""
+        row = {
+            "job_id": record["job_id"],
+            "organization": record["spec"]["organization"],
+            "record_json": canonical_json(record),
+            "status": SUBMITTED,
+            "submitted_at": record["submitted_at"],
+        }
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(jobs_table.c.job_id).where(jobs_table.c.job_id == row["job_id"])
+            ).first()
+            if exists:
+                return False
+            try:
+                conn.execute(jobs_table.insert().values(**row))
+            except sa.exc.IntegrityError:
+                return False
+        return True
+
+    def get(self, job_id: str) -> StoredJob | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(jobs_table).where(jobs_table.c.job_id == job_id)).mappings().first()
+        return _stored(row) if row else None
+
+    def pending(self) -> list[StoredJob]:
+        """Submitted and not yet claimed, oldest first."""
+        query = (
+            sa.select(jobs_table)
+            .where(jobs_table.c.status == SUBMITTED)
+            .order_by(jobs_table.c.submitted_at, jobs_table.c.job_id)
+        )
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(query).mappings()]
+
+    def claim(self, job_id: str, claimant: str) -> bool:
+        """Atomically move a job from submitted to claimed; True for exactly one caller."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                jobs_table.update()
+                .where(jobs_table.c.job_id == job_id, jobs_table.c.status == SUBMITTED)
+                .values(status=CLAIMED, claimed_by=claimant, claimed_at=_now())
+            )
+        return result.rowcount == 1
+
+    def finish(self, job_id: str, outcome: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                jobs_table.update()
+                .where(jobs_table.c.job_id == job_id)
+                .values(status=FINISHED, outcome=outcome, finished_at=_now())
+            )
+
+    def record_evaluations(self, job_id: str, organization: str, sharpes: dict[str, float]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(evaluations_table.delete().where(evaluations_table.c.job_id == job_id))
+            for strategy, sharpe in sorted(sharpes.items()):
+                conn.execute(
+                    evaluations_table.insert().values(
+                        job_id=job_id, strategy=strategy, organization=organization, sharpe_per_period=sharpe
+                    )
+                )
+
+    def trial_history(self, organization: str) -> tuple[int, list[float]]:
+        """Strategy evaluations the organization submitted so far, and the Sharpe ratios known for them."""
+        with self.engine.connect() as conn:
+            records = conn.execute(
+                sa.select(jobs_table.c.record_json).where(jobs_table.c.organization == organization)
+            ).scalars()
+            submitted = sum(len(json.loads(r)["spec"]["strategies"]) for r in records)
+            sharpes = conn.execute(
+                sa.select(evaluations_table.c.sharpe_per_period)
+                .where(evaluations_table.c.organization == organization)
+                .order_by(evaluations_table.c.job_id, evaluations_table.c.strategy)
+            ).scalars()
+            known = [float(s) for s in sharpes if s is not None]
+        return submitted, known
+
+    def all_jobs(self) -> list[StoredJob]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(jobs_table).order_by(jobs_table.c.submitted_at)).mappings()
+            return [_stored(row) for row in rows]
+
+
+def _stored(row) -> StoredJob:
+    return StoredJob(
+        job_id=row["job_id"], record=json.loads(row["record_json"]), status=row["status"], outcome=row["outcome"]
+    )
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"

@@ -1,0 +1,84 @@
+"""Admission: check a spec against the archive, the strategy registry and the limits, then pin and store it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bx_platform.errors import InputError
+from bx_platform.jobs.spec import MAX_BAR_STEPS, TIMEFRAME_SECONDS, JobSpec
+from bx_platform.jobs.store import JobStore
+from bx_platform.market import archive
+from bx_platform.scoring import governance
+from bx_platform.strategies import registry
+from bx_platform.versions import ENGINE_VERSION, library_versions
+
+
+def admit(spec: JobSpec, archive_dir: Path | None = None) -> dict[str, str]:
+    """Raise InputError naming the field if the job cannot run; return the pinned dataset hashes."""
+    for handle in spec.strategies:
+        registry.resolve(handle)
+    if spec.scoring_version not in governance.released_versions():
+        raise InputError(
+            "scoring_version",
+            f"unknown score version {spec.scoring_version!r}; released: {', '.join(governance.released_versions())}",
+        )
+    if spec.bar_steps() > MAX_BAR_STEPS:
+        raise InputError(
+            "window",
+            f"job too large: {spec.bar_steps():,} bar-steps (bars x markets x strategies); the limit is {MAX_BAR_STEPS:,}",
+        )
+    datasets, calendars = {}, set()
+    for i, market in enumerate(spec.markets):
+        info = archive.find_dataset(market.venue, market.symbol, spec.timeframe, archive_dir)
+        # the archive lists the last bar's open time; the data covers up to that bar's close
+        start, end = info.start, info.end + timedelta(seconds=TIMEFRAME_SECONDS[spec.timeframe])
+        if spec.window.start < start or spec.window.end > end:
+            raise InputError(
+                "window",
+                f"{spec.window.start.isoformat()} to {spec.window.end.isoformat()} is outside the data for "
+                f"{market.key} at {spec.timeframe} ({start.isoformat()} to {end.isoformat()})",
+            )
+        datasets[market.key] = archive.dataset_sha256(info, archive_dir)
+        calendars.add(info.calendar)
+    if len(calendars) > 1:
+        raise InputError("markets", f"all markets of a job must share one calendar; got {sorted(calendars)}")
+    return datasets
+
+
+def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None) -> dict[str, Any]:
+    """The immutable job record: the resolved spec plus everything pinned at submission."""
+    datasets = admit(spec, archive_dir)
+    existing = store.get(spec.job_id)
+    if existing:
+        return existing.record
+    previous, sharpes = store.trial_history(spec.organization)
+    return {
+        "job_id": spec.job_id,
+        "spec": spec.model_dump(mode="json"),
+        "submitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pinned": {
+            "data_manifest_hash": archive.manifest_hash(archive_dir),
+            "datasets": datasets,
+            "engine_version": ENGINE_VERSION,
+            "scoring_version": spec.scoring_version,
+            "scoring_version_sha256": governance.load_score_version(spec.scoring_version).sha256,
+            "libraries": library_versions(),
+            "trials": {
+                "n": previous + len(spec.strategies),
+                # variance of the per-period Sharpe ratios of the organization's earlier evaluations;
+                # 0 when fewer than two are known, which makes the DSR equal the PSR against zero
+                "sharpe_variance": float(np.var(sharpes, ddof=1)) if len(sharpes) >= 2 else 0.0,
+            },
+        },
+    }
+
+
+def submit(spec: JobSpec, store: JobStore, archive_dir: Path | None = None) -> tuple[dict[str, Any], bool]:
+    """Register the job; returns (record, created). A resubmission returns the stored record unchanged."""
+    record = build_record(spec, store, archive_dir)
+    created = store.submit(record)
+    return (record if created else store.get(spec.job_id).record), created

@@ -1,0 +1,41 @@
+"""Cut a job's market data out of the archive: its markets, its window, on one shared timestamp grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from bx_platform.jobs.spec import JobSpec
+from bx_platform.market import archive
+
+BAR_COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
+
+
+def job_bars(spec: JobSpec, job_id: str, archive_dir: Path | None = None) -> pl.DataFrame:
+    """Long frame (job_id, organization, market, ts, OHLCV) of every market of the job.
+
+    Markets are aligned on the timestamps they all have (bars missing in one market are dropped from all),
+    so every strategy sees one grid and the Benchmark Hold buys all markets at the same fill.
+    """
+    frames = {
+        m.key: archive.read_bars(m.venue, m.symbol, spec.timeframe, spec.window.start, spec.window.end, archive_dir)
+        .select(BAR_COLUMNS)
+        for m in spec.markets
+    }
+    common = None
+    for frame in frames.values():
+        common = frame.select("ts") if common is None else common.join(frame.select("ts"), on="ts", how="inner")
+    return pl.concat(
+        [
+            frame.join(common, on="ts", how="semi").with_columns(
+                job_id=pl.lit(job_id), organization=pl.lit(spec.organization), market=pl.lit(key)
+            )
+            for key, frame in frames.items()
+        ]
+    ).select(["job_id", "organization", "market", *BAR_COLUMNS])
+
+
+def bars_by_market(long: pl.DataFrame, spec: JobSpec) -> dict[str, pl.DataFrame]:
+    """Split a job's long bar frame back into one frame per market, in the spec's market order."""
+    return {m.key: long.filter(pl.col("market") == m.key).sort("ts").select(BAR_COLUMNS) for m in spec.markets}

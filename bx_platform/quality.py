@@ -1,0 +1,105 @@
+"""Data-quality gates on great-expectations 1.x: the suites and the code that runs them on Polars frames.
+
+A gate passes only if every expectation of its suite passes. Its result names each failing expectation with
+the column and the count of offending rows, so a quarantined partition says why it was quarantined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import great_expectations as gx
+import polars as pl
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+
+@dataclass(frozen=True)
+class GateResult:
+    gate: str
+    success: bool
+    evaluated: int
+    failures: list[dict] = field(default_factory=list)
+
+    @property
+    def failed_expectations(self) -> list[str]:
+        return [f["expectation"] for f in self.failures]
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.gate}: all {self.evaluated} expectations passed"
+        parts = [f"{f['expectation']}({f['column']}): {f['unexpected_count']} rows" for f in self.failures]
+        return f"{self.gate}: failed " + "; ".join(parts)
+
+
+def market_bars_suite() -> list:
+    """Expectations on staged market bars, per market (the frame holds one market)."""
+    e = gx.expectations
+    suite = [e.ExpectTableRowCountToBeBetween(min_value=2)]
+    for column in ("ts", "open", "high", "low", "close", "volume"):
+        suite.append(e.ExpectColumnValuesToNotBeNull(column=column))
+    for column in ("open", "high", "low", "close"):
+        suite.append(e.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True))
+    suite += [
+        e.ExpectColumnValuesToBeBetween(column="volume", min_value=0),
+        e.ExpectColumnValuesToBeUnique(column="ts"),
+        e.ExpectColumnValuesToBeIncreasing(column="ts", strictly=True),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="high", column_B="low", or_equal=True),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="high", column_B="close", or_equal=True),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="close", column_B="low", or_equal=True),
+    ]
+    return suite
+
+
+def execution_suite() -> list:
+    """Expectations on a job's simulated equity curves."""
+    e = gx.expectations
+    return [
+        e.ExpectColumnValuesToNotBeNull(column="equity"),
+        e.ExpectColumnValuesToBeBetween(column="equity", min_value=0, strict_min=True),
+        e.ExpectColumnValuesToNotBeNull(column="gross_exposure"),
+        e.ExpectColumnValuesToBeBetween(column="gross_exposure", min_value=0),
+    ]
+
+
+def fills_suite() -> list:
+    e = gx.expectations
+    return [
+        e.ExpectColumnValuesToBeBetween(column="qty", min_value=0, strict_min=True),
+        e.ExpectColumnValuesToBeBetween(column="price", min_value=0, strict_min=True),
+        e.ExpectColumnValuesToBeBetween(column="fee", min_value=0),
+        e.ExpectColumnValuesToBeInSet(column="side", value_set=["buy", "sell"]),
+    ]
+
+
+def run_gate(gate: str, frame: pl.DataFrame, expectations: list, group_by: str | None = None) -> GateResult:
+    """Validate `frame` (each `group_by` group separately, e.g. one market at a time) against the suite."""
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (
+        context.data_sources.add_pandas("bx").add_dataframe_asset(gate).add_batch_definition_whole_dataframe("all")
+    )
+    suite = gx.ExpectationSuite(name=gate, expectations=list(expectations))
+    groups = frame.partition_by(group_by, maintain_order=True, as_dict=True) if group_by else {(): frame}
+    failures, evaluated = [], 0
+    for key, group in groups.items():
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": group.to_pandas()})
+        outcome = batch.validate(suite)
+        for result in outcome.results:
+            evaluated += 1
+            if not result.success:
+                config = result.expectation_config
+                failures.append(
+                    {
+                        "expectation": config.type,
+                        "column": config.kwargs.get("column") or _pair(config.kwargs),
+                        "group": "/".join(str(k) for k in key) if key else None,
+                        "unexpected_count": int(result.result.get("unexpected_count") or 0),
+                    }
+                )
+    return GateResult(gate=gate, success=not failures, evaluated=evaluated, failures=failures)
+
+
+def _pair(kwargs: dict) -> str | None:
+    if "column_A" in kwargs:
+        return f"{kwargs['column_A']}>={kwargs['column_B']}"
+    return None

@@ -1,0 +1,230 @@
+"""Scoring a stored job and publishing it: reads verified data from the warehouse, calls the scoring core,
+writes the scores table, the result document (docs/result.md) and the long-term boards."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+from bx_platform.evaluation.context import market_context
+from bx_platform.evaluation.job_evaluation import WHOLE_WINDOW, job_periods_per_year, metrics_by_strategy, session_name
+from bx_platform.execution.battle_room import BENCHMARK
+from bx_platform.jobs.spec import JobSpec
+from bx_platform.jobs.store import JobStore
+from bx_platform.market.archive import find_dataset
+from bx_platform.scoring.contest_score import ContestEntry, contest_scores
+from bx_platform.scoring.governance import load_score_version
+from bx_platform.scoring.leaderboard import long_term_leaderboard
+from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, score_room
+from bx_platform.versions import RESULT_SCHEMA_VERSION
+from bx_platform.warehouse.records import job_row
+from bx_platform.warehouse.store import Warehouse
+
+
+@dataclass
+class JobOutcome:
+    status: str
+    room: RoomScores
+
+    def room_table_markdown(self) -> str:
+        lines = ["| rank | strategy | beta score | BX Score | eligible |", "|---|---|---|---|---|"]
+        for s in self.room.strategies:
+            lines.append(f"| {s.rank} | {s.strategy} | {s.beta_score:.2f} | {s.bx.score:.2f} | {s.eligibility.eligible} |")
+        return "\n".join(lines)
+
+
+def json_ready(value):
+    """Non-finite floats become null (undefined), so the document is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def _inputs(strategy: str, metrics: dict, equity: pl.DataFrame, fills: pl.DataFrame, runs: dict, sessions: int) -> StrategyInputs:
+    run = runs.get(strategy, {"flags": "", "runtime_ms": 0.0})
+    return StrategyInputs(
+        window=metrics[strategy][WHOLE_WINDOW],
+        sessions=[metrics[strategy][session_name(i)] for i in range(sessions)],
+        equity=equity.filter(pl.col("strategy") == strategy).sort("ts"),
+        fills=fills.filter(pl.col("strategy") == strategy).sort("ts"),
+        runtime_ms=float(run["runtime_ms"]),
+        flags=[f for f in run["flags"].split(",") if f],
+    )
+
+
+def job_market_context(spec: JobSpec, bars: pl.DataFrame) -> dict[str, dict]:
+    ppy = job_periods_per_year(spec)
+    return {
+        m.key: market_context(bars, ppy, asset_class=find_dataset(m.venue, m.symbol, spec.timeframe).asset_class, market=m.key)
+        for m in spec.markets
+    }
+
+
+def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
+    """Score the job from its verified tables; write scores, the result document, and close the job."""
+    job_id = record["job_id"]
+    spec = JobSpec.model_validate(record["spec"])
+    version = load_score_version(record["pinned"]["scoring_version"])
+    if version.sha256 != record["pinned"]["scoring_version_sha256"]:
+        raise RuntimeError(f"score version {version.version} changed since the job was pinned")
+    metrics = metrics_by_strategy(warehouse.read("verified", "metrics", job_id))
+    equity = warehouse.read("verified", "equity", job_id)
+    fills = warehouse.read("verified", "fills", job_id)
+    runs = {r["strategy"]: r for r in warehouse.read("verified", "strategy_runs", job_id).to_dicts()}
+    context = job_market_context(spec, warehouse.read("verified", "market_bars", job_id))
+    inputs = {s: _inputs(s, metrics, equity, fills, runs, spec.sessions) for s in spec.strategies}
+    hold = _inputs(BENCHMARK, metrics, equity, fills, runs, spec.sessions)
+    room = score_room(
+        job_id, spec.organization, spec.contest, inputs, hold, spec.capital.initial,
+        context[spec.markets[0].key], version,
+    )
+    status = "partial" if any(s.flags for s in room.strategies) else "complete"
+    warehouse.write("verified", "scores", job_id, _scores_frame(record, room, context))
+    warehouse.write_result(job_id, result_document(record, room, metrics, context, runs, status))
+    warehouse.write("verified", "jobs", job_id, job_row(record, outcome=status))
+    ppy = job_periods_per_year(spec)
+    jobs.record_evaluations(
+        job_id, spec.organization,
+        {s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
+    )
+    jobs.finish(job_id, status)
+    return JobOutcome(status, room)
+
+
+def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame:
+    spec = record["spec"]
+    return pl.DataFrame(
+        [
+            {
+                "job_id": record["job_id"],
+                "organization": spec["organization"],
+                "visibility": spec["visibility"],
+                "contest": spec.get("contest"),
+                "strategy": s.strategy,
+                "scoring_version": s.bx.version,
+                "rank": s.rank,
+                "utility": s.utility,
+                "hold_utility": room.hold_utility,
+                "beta_score": s.beta_score,
+                "bx_score": s.bx.score,
+                "capital_score": s.capital_score,
+                "contest_score": s.contest_score,
+                "eligible": s.eligibility.eligible,
+                "failed_gates": ",".join(s.eligibility.failed_gates),
+                "flags": ",".join(s.flags),
+                "bx_breakdown": json.dumps(json_ready(s.bx.group_contributions), sort_keys=True),
+                "market_context": json.dumps(json_ready(context), sort_keys=True),
+            }
+            for s in room.strategies
+        ]
+    )
+
+
+def result_document(record: dict, room: RoomScores, metrics: dict, context: dict, runs: dict, status: str) -> dict:
+    """The job's result document, schema `bx-result-1` (docs/result.md)."""
+    spec = record["spec"]
+
+    def scenarios(strategy: str) -> dict:
+        per = metrics[strategy]
+        return {"all": per[WHOLE_WINDOW], "sessions": [per[session_name(i)] for i in range(spec["sessions"])]}
+
+    return json_ready(
+        {
+            "schema": RESULT_SCHEMA_VERSION,
+            "job_id": record["job_id"],
+            "organization": spec["organization"],
+            "visibility": spec["visibility"],
+            "submitted_at": record["submitted_at"],
+            "spec": spec,
+            "pinned": record["pinned"],
+            "status": status,
+            "market_context": context,
+            "benchmark_hold": {
+                "strategy": BENCHMARK,
+                "utility": room.hold_utility,
+                "scenario_utilities": room.hold_scenario_utilities,
+                "metrics": scenarios(BENCHMARK),
+            },
+            "strategies": [
+                {
+                    "strategy": s.strategy,
+                    "rank": s.rank,
+                    "flags": s.flags,
+                    "runtime_ms": runs.get(s.strategy, {}).get("runtime_ms"),
+                    "metrics": scenarios(s.strategy),
+                    "scores": {
+                        "utility": s.utility,
+                        "scenario_utilities": s.scenario_utilities,
+                        "utility_ci_95": list(s.utility_ci),
+                        "beta_score": s.beta_score,
+                        "bx_score": s.bx.to_dict(),
+                        "capital_score": s.capital_score,
+                        "contest_score": s.contest_score,
+                        "contest_cluster": s.contest_cluster,
+                    },
+                    "eligibility": s.eligibility.to_dict(),
+                }
+                for s in room.strategies
+            ],
+        }
+    )
+
+
+def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
+    """Rebuild the long-term public leaderboard and the contest standings from every verified score.
+
+    Holds the store's leaderboard lock across read and write: two jobs finishing together serialize here,
+    and the later one reads the earlier one's scores, so no update is lost."""
+    with warehouse.exclusive("leaderboard"):
+        scores = warehouse.read_verified("scores")
+        evaluations = scores.select(
+            pl.col("strategy").alias("strategy_handle"), "job_id", "bx_score", "eligible", "visibility",
+            (pl.col("flags").str.len_chars() > 0).cast(pl.Int64).alias("violations"),
+        )
+        board = long_term_leaderboard(evaluations, public_only=True).rename({"strategy_handle": "strategy"})
+        warehouse.write_snapshot("leaderboard", board)
+        warehouse.write_snapshot("contest_standings", _contest_standings(warehouse, scores))
+    return board
+
+
+def _contest_standings(warehouse: Warehouse, scores: pl.DataFrame) -> pl.DataFrame:
+    """Duplicate-aware ContestScore over all public jobs of each contest (untagged jobs are left out)."""
+    tagged = scores.filter((pl.col("visibility") == "public") & pl.col("contest").is_not_null()).sort("job_id", "strategy")
+    entries, owners = [], {}
+    for row in tagged.iter_rows(named=True):
+        curve = warehouse.read("verified", "equity", row["job_id"]).filter(pl.col("strategy") == row["strategy"]).sort("ts")
+        entry_id = f"{row['job_id']}/{row['strategy']}"
+        owners[entry_id] = row
+        entries.append(
+            ContestEntry(entry_id, row["organization"], row["job_id"], row["strategy"], row["contest"], *daily_series(curve), row["beta_score"])
+        )
+    version = load_score_version(tagged["scoring_version"][0]) if tagged.height else None
+    results = (
+        contest_scores(entries, duplicate_correlation=version.contest.duplicate_correlation, min_overlap_days=version.contest.min_overlap_days)
+        if entries
+        else []
+    )
+    return pl.DataFrame(
+        [
+            {
+                "contest": r.contest_key,
+                "job_id": owners[r.entry_id]["job_id"],
+                "organization": owners[r.entry_id]["organization"],
+                "strategy": owners[r.entry_id]["strategy"],
+                "cluster_id": r.cluster_id,
+                "cluster_size": r.cluster_size,
+                "cluster_rank": r.cluster_rank,
+                "contest_score": r.contest_score,
+            }
+            for r in results
+        ],
+        schema={"contest": pl.String, "job_id": pl.String, "organization": pl.String, "strategy": pl.String,
+                "cluster_id": pl.String, "cluster_size": pl.Int64, "cluster_rank": pl.Int64, "contest_score": pl.Float64},
+    )

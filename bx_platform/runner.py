@@ -1,0 +1,78 @@
+"""Submitting and running jobs through Dagster: what `bx submit`, `bx run` and `bx demo` do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bx_platform.instance import dagster_instance
+from bx_platform.jobs.spec import JobSpec
+from bx_platform.jobs.store import JobStore
+from bx_platform.jobs.submission import submit
+from bx_platform.market.archive import default_archive_dir
+from bx_platform.warehouse.store import Warehouse
+
+# `bx run` exit codes (docs/conventions.md)
+EXIT_COMPLETE, EXIT_FAILED, EXIT_INVALID, EXIT_PARTIAL = 0, 1, 2, 3
+CLAIMANT = "bx run"
+
+
+@dataclass
+class RunOutcome:
+    job_id: str
+    status: str  # complete | partial | failed | already-claimed
+    result: dict | None
+    run_id: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return {"complete": EXIT_COMPLETE, "partial": EXIT_PARTIAL}.get(self.status, EXIT_FAILED)
+
+
+def submit_job(spec: JobSpec, store: JobStore | None = None) -> tuple[dict, bool]:
+    store = store or JobStore()
+    try:
+        return submit(spec, store, default_archive_dir())
+    finally:
+        store.dispose()
+
+
+def run_job(spec: JobSpec, progress=print) -> RunOutcome:
+    """Register the job, claim it and materialize its partition in this process on the Dagster instance."""
+    from bx_platform.defs.definitions import defs
+    from bx_platform.defs.partitions import benchmark_jobs
+
+    store = JobStore()
+    record, created = submit(spec, store, default_archive_dir())
+    job_id = record["job_id"]
+    progress(f"{'submitted' if created else 'already submitted'}: {job_id}")
+    warehouse = Warehouse().ensure()
+    if not store.claim(job_id, CLAIMANT):
+        stored = store.get(job_id)
+        store.dispose()
+        progress(f"{job_id} was already claimed ({stored.status}); not launching it again")
+        status = stored.outcome or "already-claimed"
+        return RunOutcome(job_id, status, warehouse.read_result(job_id))
+    store.dispose()
+
+    instance = dagster_instance()
+    instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
+    job = defs.resolve_job_def("benchmark_job")
+    progress(f"running {job_id} through Dagster ({len(spec.strategies)} strategies, {len(spec.markets)} markets)")
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=job_id,
+        raise_on_error=False,
+        tags={"bx/launched_by": CLAIMANT},
+        # the run's full event log is in the instance; the terminal gets warnings and our progress lines
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    for event in result.all_events:
+        if event.is_step_success or event.is_step_failure or event.is_step_skipped:
+            progress(f"  {event.step_key}: {event.event_type_value.replace('STEP_', '').lower()}")
+    store = JobStore()
+    stored = store.get(job_id)
+    if not result.success and stored.status != "finished":
+        store.finish(job_id, "failed")
+        stored = store.get(job_id)
+    store.dispose()
+    return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)

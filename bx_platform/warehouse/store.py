@@ -1,0 +1,132 @@
+"""The analytical store: immutable Parquet partitions per job and zone, read through DuckDB views.
+
+Runs never open the DuckDB file. Each run writes whole Parquet files outside the globbed folders and moves
+them in with an atomic rename, so a reader sees a partition completely or not at all. The DuckDB file only
+holds views over the folders: analysts open it read-only while any number of runs write. Measured and
+explained in docs/warehouse.md; the schema is in sql/schema.sql.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import polars as pl
+
+from bx_platform.paths import REPO_ROOT, warehouse_dir
+from bx_platform.warehouse.schema import TABLES
+
+ZONES = ("staged", "verified", "quarantine")
+SCHEMA_SQL = REPO_ROOT / "sql" / "schema.sql"
+
+
+class Warehouse:
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root else warehouse_dir()
+        self.incoming = self.root / "_incoming"
+        self.results = self.root / "results"
+        self.duckdb_path = self.root / "bx.duckdb"
+
+    # -- layout ---------------------------------------------------------------------------------------
+    def table_dir(self, zone: str, table: str) -> Path:
+        return self.root / "tables" / zone / table
+
+    def partition_path(self, zone: str, table: str, job_id: str) -> Path:
+        return self.table_dir(zone, table) / f"{job_id}.parquet"
+
+    def ensure(self) -> "Warehouse":
+        """Create the folders, an empty schema file per table and zone, and the DuckDB file of views."""
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        self.results.mkdir(parents=True, exist_ok=True)
+        for zone in ZONES:
+            for table, schema in TABLES.items():
+                folder = self.table_dir(zone, table)
+                folder.mkdir(parents=True, exist_ok=True)
+                marker = folder / "_schema.parquet"
+                if not marker.exists():
+                    self._atomic_parquet(pl.DataFrame(schema=schema), marker)
+        if not self.duckdb_path.exists():
+            self._create_views()
+        return self
+
+    def _create_views(self) -> None:
+        tmp = self.incoming / f"{uuid.uuid4().hex}.duckdb"
+        sql = SCHEMA_SQL.read_text().replace("{{root}}", str(self.root))
+        with duckdb.connect(str(tmp)) as conn:
+            conn.execute(sql)
+        os.replace(tmp, self.duckdb_path)
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def _atomic_parquet(self, frame: pl.DataFrame, target: Path) -> None:
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        tmp = self.incoming / f"{uuid.uuid4().hex}.parquet"
+        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, target)
+
+    def write(self, zone: str, table: str, job_id: str, frame: pl.DataFrame) -> Path:
+        """Write one job's partition of a table, cast to the table's schema, atomically."""
+        schema = TABLES[table]
+        frame = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+        target = self.partition_path(zone, table, job_id)
+        self._atomic_parquet(frame, target)
+        return target
+
+    def read(self, zone: str, table: str, job_id: str) -> pl.DataFrame:
+        return pl.read_parquet(self.partition_path(zone, table, job_id))
+
+    def exists(self, zone: str, table: str, job_id: str) -> bool:
+        return self.partition_path(zone, table, job_id).exists()
+
+    def move(self, table: str, job_id: str, source: str, target: str) -> Path:
+        """Move a partition between zones with one rename: it is in exactly one zone at any time."""
+        destination = self.partition_path(target, table, job_id)
+        os.replace(self.partition_path(source, table, job_id), destination)
+        return destination
+
+    def write_result(self, job_id: str, document: dict) -> Path:
+        target = self.results / f"{job_id}.json"
+        tmp = self.incoming / f"{uuid.uuid4().hex}.json"
+        tmp.write_text(json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n")
+        os.replace(tmp, target)
+        return target
+
+    def read_result(self, job_id: str) -> dict | None:
+        path = self.results / f"{job_id}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A cross-process lock, for read-modify-write of shared snapshots such as the leaderboard."""
+        lock_path = self.root / f"{name}.lock"
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def write_snapshot(self, table: str, frame: pl.DataFrame) -> Path:
+        """Replace a whole-store table (one file, `current.parquet`) atomically."""
+        schema = TABLES[table]
+        frame = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+        target = self.table_dir("verified", table) / "current.parquet"
+        self._atomic_parquet(frame, target)
+        return target
+
+    def read_verified(self, table: str) -> pl.DataFrame:
+        """Every verified partition of a table (the schema file makes an empty table well-typed)."""
+        return pl.read_parquet(self.table_dir("verified", table) / "*.parquet")
+
+    def connect_readonly(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.duckdb_path), read_only=True)
+
+    def reset(self) -> None:
+        """Delete the whole store (tests and the demo's --fresh only)."""
+        shutil.rmtree(self.root, ignore_errors=True)

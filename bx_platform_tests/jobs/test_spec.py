@@ -1,0 +1,77 @@
+"""The job spec: canonical identity, immutability, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bx_platform.errors import InputError
+from bx_platform.jobs.spec import JobSpec, load_spec, parse_spec
+from bx_platform_tests.conftest import JOBS_DIR
+
+BASE = {
+    "organization": "acme",
+    "markets": [{"venue": "coinbase", "symbol": "BTC/USD"}],
+    "window": {"start": "2018-01-01", "end": "2019-01-01"},
+    "strategies": ["bx/sma-trend"],
+}
+
+
+def test_same_spec_same_id_whatever_its_spelling():
+    explicit = {
+        **BASE,
+        "window": {"start": "2018-01-01T00:00:00Z", "end": "2019-01-01T01:00:00+01:00"},
+        "capital": {"initial": 100000},
+        "timeframe": "1h",
+        "schema_version": "1",
+    }
+    assert parse_spec(BASE).job_id == parse_spec(explicit).job_id
+
+
+def test_any_change_is_another_job():
+    changed = {**BASE, "costs": {"fee_bps": 11}}
+    assert parse_spec(BASE).job_id != parse_spec(changed).job_id
+
+
+def test_canonical_json_has_every_default_and_the_schema_version():
+    text = parse_spec(BASE).canonical_json()
+    assert '"schema_version":"1"' in text and '"fee_bps":10.0' in text and '"initial":100000.0' in text
+
+
+def test_a_spec_cannot_be_modified():
+    spec = parse_spec(BASE)
+    with pytest.raises(Exception):
+        spec.organization = "other"
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"strategies": []}, "strategies"),
+        ({"capital": {"initial": -5}}, "capital.initial"),
+        ({"window": {"start": "2019-01-01", "end": "2018-01-01"}}, "window"),
+        ({"visibility": "secret"}, "visibility"),
+        ({"markets": [{"venue": "coinbase"}]}, "markets.0.symbol"),
+        ({"colour": "blue"}, "colour"),
+        ({"strategies": ["bx/momentum", "bx/momentum"]}, "strategies"),
+    ],
+)
+def test_invalid_specs_name_the_field(change, field):
+    with pytest.raises(InputError) as raised:
+        parse_spec({**BASE, **change}, source="job.yaml")
+    assert raised.value.where == f"job.yaml: {field}"
+
+
+def test_malformed_yaml_names_the_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("organization: acme\nmarkets: [unclosed\n")
+    with pytest.raises(InputError) as raised:
+        load_spec(path)
+    assert raised.value.where == str(path) and "malformed YAML" in raised.value.problem
+
+
+def test_every_shipped_example_job_is_valid():
+    specs = [load_spec(path) for path in sorted(JOBS_DIR.glob("*.yaml"))]
+    assert len(specs) >= 3 and len({s.job_id for s in specs}) == len(specs)
+    assert all(isinstance(s, JobSpec) for s in specs)
+    assert yaml.safe_load((JOBS_DIR / "01-coinbase-btc-hourly-2018.yaml").read_text())["organization"] == "bx-demo"

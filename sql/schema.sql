@@ -1,0 +1,40 @@
+-- BX Platform analytical store: DuckDB views over immutable Parquet partitions.
+-- Created by `bx warehouse init` ({{root}} is the warehouse folder). Open the file read-only:
+--   duckdb -readonly .bx/warehouse/bx.duckdb
+-- Plain names are VERIFIED data (passed every quality gate); staged_* is as loaded, quarantine_* failed a gate.
+-- Every row carries its organization; public_* views never show private jobs.
+
+CREATE OR REPLACE VIEW jobs AS SELECT * FROM read_parquet('{{root}}/tables/verified/jobs/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW market_bars AS SELECT * FROM read_parquet('{{root}}/tables/verified/market_bars/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW fills AS SELECT * FROM read_parquet('{{root}}/tables/verified/fills/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW equity AS SELECT * FROM read_parquet('{{root}}/tables/verified/equity/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW metrics AS SELECT * FROM read_parquet('{{root}}/tables/verified/metrics/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW scores AS SELECT * FROM read_parquet('{{root}}/tables/verified/scores/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW strategy_runs AS SELECT * FROM read_parquet('{{root}}/tables/verified/strategy_runs/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW contest_standings AS SELECT * FROM read_parquet('{{root}}/tables/verified/contest_standings/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW leaderboard AS SELECT * FROM read_parquet('{{root}}/tables/verified/leaderboard/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW staged_market_bars AS SELECT * FROM read_parquet('{{root}}/tables/staged/market_bars/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW staged_fills AS SELECT * FROM read_parquet('{{root}}/tables/staged/fills/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW staged_equity AS SELECT * FROM read_parquet('{{root}}/tables/staged/equity/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW quarantine_market_bars AS SELECT * FROM read_parquet('{{root}}/tables/quarantine/market_bars/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW quarantine_fills AS SELECT * FROM read_parquet('{{root}}/tables/quarantine/fills/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW quarantine_equity AS SELECT * FROM read_parquet('{{root}}/tables/quarantine/equity/*.parquet', union_by_name = true);
+
+-- Public views: what anyone may see. Private jobs never appear here.
+CREATE OR REPLACE VIEW public_jobs AS
+    SELECT * EXCLUDE (record_json) FROM jobs WHERE visibility = 'public';
+CREATE OR REPLACE VIEW public_scores AS
+    SELECT * FROM scores WHERE visibility = 'public';
+CREATE OR REPLACE VIEW public_room_leaderboard AS
+    SELECT job_id, rank, strategy, beta_score, bx_score, utility, hold_utility, capital_score, contest_score, eligible, failed_gates
+    FROM scores WHERE visibility = 'public'
+    ORDER BY job_id, rank;
+-- The long-term leaderboard is built from public jobs only (see docs/scoring.md).
+CREATE OR REPLACE VIEW public_leaderboard AS
+    SELECT * FROM leaderboard ORDER BY rank;
+-- Contest standings count public jobs only (private jobs compete in no public contest).
+CREATE OR REPLACE VIEW public_contest_standings AS
+    SELECT * FROM contest_standings ORDER BY contest, cluster_rank, strategy;
+-- One row per strategy, job and scenario, metrics as columns (the long table is `metrics`).
+CREATE OR REPLACE VIEW metrics_whole_window AS
+    SELECT job_id, organization, strategy, metric, value FROM metrics WHERE scenario = 'all';
