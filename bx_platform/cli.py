@@ -181,13 +181,21 @@ def cmd_warehouse_init(args) -> int:
     return 0
 
 
-def cmd_ui(args) -> int:
+def _dagster_command(what: str, command: list[str]) -> int:
     from bx_platform.instance import ensure_dagster_home
 
     home = ensure_dagster_home()
-    print(f"DAGSTER_HOME={home}; starting the Dagster UI and daemon (Ctrl-C stops)", file=sys.stderr)
-    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(args.port)]
-    return subprocess.call(command, cwd=REPO_ROOT, env=os.environ.copy())
+    print(f"DAGSTER_HOME={home}; starting {what} (Ctrl-C stops)", file=sys.stderr)
+    executable = str(Path(sys.executable).parent / command[0])
+    return subprocess.call([executable, *command[1:], "-w", str(REPO_ROOT / "workspace.yaml")], cwd=REPO_ROOT, env=os.environ.copy())
+
+
+def cmd_ui(args) -> int:
+    return _dagster_command("the Dagster UI and daemon", ["dagster", "dev", "-p", str(args.port)])
+
+
+def cmd_daemon(args) -> int:
+    return _dagster_command("the Dagster daemon (sensors launch submitted jobs)", ["dagster-daemon", "run"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the Dagster UI and daemon on this project's instance")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    daemon = sub.add_parser("daemon", help="run only the Dagster daemon (the sensor that launches submitted jobs)")
+    daemon.set_defaults(func=cmd_daemon)
     return parser
 
 

@@ -6,6 +6,7 @@ the column and the count of offending rows, so a quarantined partition says why 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import great_expectations as gx
@@ -71,12 +72,18 @@ def fills_suite() -> list:
     ]
 
 
-def run_gate(gate: str, frame: pl.DataFrame, expectations: list, group_by: str | None = None) -> GateResult:
-    """Validate `frame` (each `group_by` group separately, e.g. one market at a time) against the suite."""
+@functools.cache
+def _context():
+    """One in-memory GX context per process (each new one creates a temporary docs folder)."""
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def run_gate(gate: str, frame: pl.DataFrame, expectations: list, group_by: str | None = None) -> GateResult:
+    """Validate `frame` (each `group_by` group separately, e.g. one market at a time) against the suite."""
     batch_definition = (
-        context.data_sources.add_pandas("bx").add_dataframe_asset(gate).add_batch_definition_whole_dataframe("all")
+        _context().data_sources.add_or_update_pandas(gate).add_dataframe_asset(gate).add_batch_definition_whole_dataframe("all")
     )
     suite = gx.ExpectationSuite(name=gate, expectations=list(expectations))
     groups = frame.partition_by(group_by, maintain_order=True, as_dict=True) if group_by else {(): frame}

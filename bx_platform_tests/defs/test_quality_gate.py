@@ -1,0 +1,82 @@
+"""A job whose market data fails the blocking gate never reaches verified tables, scores or the leaderboard;
+its staged bars sit in quarantine and the check result names the failing expectation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+
+import polars as pl
+from dagster import DagsterInstance
+
+from bx_platform.jobs.store import JobStore
+from bx_platform.market.archive import default_archive_dir, sha256_file
+from bx_platform.warehouse.store import Warehouse
+from bx_platform_tests.defs.helpers import SMALL_JOB, materialize_job
+
+DATASET = "coinbase/BTC-USD/1h.parquet"
+
+
+def _archive_with_a_negative_close(tmp_path):
+    """A copy of the archive where one bar inside the job's window has a negative close."""
+    archive = tmp_path / "archive"
+    (archive / "coinbase" / "BTC-USD").mkdir(parents=True)
+    shutil.copy(default_archive_dir() / "manifest.json", archive / "manifest.json")
+    bars = pl.read_parquet(default_archive_dir() / DATASET)
+    bad_bar = datetime(2018, 2, 1, 12, tzinfo=timezone.utc)
+    bars.with_columns(
+        close=pl.when(pl.col("ts") == bad_bar).then(-1.0).otherwise(pl.col("close"))
+    ).write_parquet(archive / DATASET)
+    manifest = json.loads((archive / "manifest.json").read_text())
+    for entry in manifest["datasets"].values():
+        if entry["path"] == DATASET:
+            entry["sha256"] = sha256_file(archive / DATASET)
+    (archive / "manifest.json").write_text(json.dumps(manifest))
+    return archive
+
+
+def test_failed_gate_quarantines_and_stops_the_job(bx_home, tmp_path):
+    archive = _archive_with_a_negative_close(tmp_path)
+    store_url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    warehouse = Warehouse(bx_home / "warehouse")
+    with DagsterInstance.ephemeral() as instance:
+        job_id, result = materialize_job(SMALL_JOB, store_url, warehouse.root, instance, archive_dir=archive)
+
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    failed = evaluation.metadata["failed_expectations"].value
+    assert {"expectation": "expect_column_values_to_be_between", "column": "close", "group": "coinbase:BTC/USD", "unexpected_count": 1} in failed
+    assert evaluation.metadata["partition_now_in"].value == "quarantine"
+
+    assert warehouse.exists("quarantine", "market_bars", job_id)
+    assert not warehouse.exists("verified", "market_bars", job_id)
+    assert not warehouse.exists("staged", "market_bars", job_id)
+    for table in ("fills", "equity", "metrics", "scores"):
+        assert not any(warehouse.exists(zone, table, job_id) for zone in ("staged", "verified"))
+    assert warehouse.read_result(job_id) is None
+    materialized = {m.asset_key.path[0] for m in result.get_asset_materialization_events()}
+    assert materialized == {"market_data"}
+
+    with warehouse.connect_readonly() as conn:
+        assert conn.execute("SELECT count(*) FROM market_bars WHERE job_id = ?", [job_id]).fetchall() == [(0,)]
+        assert conn.execute("SELECT count(*) FROM quarantine_market_bars WHERE job_id = ?", [job_id]).fetchall()[0][0] > 2000
+        assert conn.execute("SELECT count(*) FROM scores WHERE job_id = ?", [job_id]).fetchall() == [(0,)]
+        assert conn.execute("SELECT count(*) FROM leaderboard").fetchall() == [(0,)]
+    assert JobStore(store_url).get(job_id).outcome == "failed"
+
+
+def test_passing_gate_promotes_to_verified(bx_home, tmp_path):
+    store_url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    warehouse = Warehouse(bx_home / "warehouse")
+    with DagsterInstance.ephemeral() as instance:
+        job_id, result = materialize_job(SMALL_JOB, store_url, warehouse.root, instance)
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    for table in ("market_bars", "fills", "equity", "metrics", "scores"):
+        assert warehouse.exists("verified", table, job_id)
+    assert not warehouse.exists("quarantine", "market_bars", job_id)
+    with warehouse.connect_readonly() as conn:
+        assert conn.execute("SELECT count(*) FROM scores WHERE job_id = ?", [job_id]).fetchall() == [(2,)]
+        board = conn.execute("SELECT strategy FROM leaderboard ORDER BY rank").fetchall()
+    assert sorted(s for (s,) in board) == ["bx/momentum", "bx/sma-trend"]
