@@ -3,6 +3,7 @@ dagster.yaml (SQLite), or from deploy/postgres/dagster.yaml when DAGSTER_PG_URL 
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -27,7 +28,13 @@ def ensure_dagster_home() -> Path:
 
 
 def dagster_instance():
+    """The instance, created under a file lock: two `bx run` starting together on a fresh SQLite home would
+    otherwise race on creating its databases (an alembic error)."""
     from dagster import DagsterInstance
 
-    ensure_dagster_home()
-    return DagsterInstance.get()
+    home = ensure_dagster_home()
+    with open(home / ".instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = DagsterInstance.get()
+        instance.get_runs(limit=1)  # creates the storage while the lock is held
+    return instance
