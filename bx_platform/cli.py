@@ -84,6 +84,11 @@ def _print_room(result: dict) -> None:
         f"{hold['utility']:.4f}, return {hold['metrics']['all']['total_return']:.4f}"
     )
     _print_table(rows, list(rows[0]) if rows else [], title)
+    for market, context in result["market_context"].items():
+        print(
+            f"  market context {market}: volatility {context['vol_regime']} ({context['realized_vol']:.2f} annualized), "
+            f"{context['trend_regime']} (efficiency {context['efficiency_ratio']:.2f}), liquidity {context['liquidity']}"
+        )
 
 
 def cmd_demo(args) -> int:

@@ -47,7 +47,7 @@ def json_ready(value):
     return value
 
 
-def _inputs(strategy: str, metrics: dict, equity: pl.DataFrame, fills: pl.DataFrame, runs: dict, sessions: int) -> StrategyInputs:
+def strategy_inputs(strategy: str, metrics: dict, equity: pl.DataFrame, fills: pl.DataFrame, runs: dict, sessions: int) -> StrategyInputs:
     run = runs.get(strategy, {"flags": "", "runtime_ms": 0.0})
     return StrategyInputs(
         window=metrics[strategy][WHOLE_WINDOW],
@@ -79,8 +79,8 @@ def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
     fills = warehouse.read("verified", "fills", job_id)
     runs = {r["strategy"]: r for r in warehouse.read("verified", "strategy_runs", job_id).to_dicts()}
     context = job_market_context(spec, warehouse.read("verified", "market_bars", job_id))
-    inputs = {s: _inputs(s, metrics, equity, fills, runs, spec.sessions) for s in spec.strategies}
-    hold = _inputs(BENCHMARK, metrics, equity, fills, runs, spec.sessions)
+    inputs = {s: strategy_inputs(s, metrics, equity, fills, runs, spec.sessions) for s in spec.strategies}
+    hold = strategy_inputs(BENCHMARK, metrics, equity, fills, runs, spec.sessions)
     room = score_room(
         job_id, spec.organization, spec.contest, inputs, hold, spec.capital.initial,
         context[spec.markets[0].key], version,

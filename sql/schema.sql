@@ -26,7 +26,7 @@ CREATE OR REPLACE VIEW public_jobs AS
 CREATE OR REPLACE VIEW public_scores AS
     SELECT * FROM scores WHERE visibility = 'public';
 CREATE OR REPLACE VIEW public_room_leaderboard AS
-    SELECT job_id, rank, strategy, beta_score, bx_score, utility, hold_utility, capital_score, contest_score, eligible, failed_gates
+    SELECT job_id, rank, strategy, beta_score, bx_score, utility, hold_utility, capital_score, contest_score, eligible, failed_gates, market_context
     FROM scores WHERE visibility = 'public'
     ORDER BY job_id, rank;
 -- The long-term leaderboard is built from public jobs only (see docs/scoring.md).

@@ -29,7 +29,13 @@ def _job(job_store: JobStoreResource, job_id: str) -> tuple[dict, JobSpec]:
     return stored.record, stored.spec
 
 
-def _gate_result(gate: GateResult, moved_to: str) -> dg.AssetCheckResult:
+def _settle(gate: GateResult, tables: list[str], job_id: str, store, job_store: JobStoreResource) -> dg.AssetCheckResult:
+    """Move the gated partitions to verified (pass) or quarantine (fail, and the job fails)."""
+    zone = "verified" if gate.success else "quarantine"
+    for table in tables:
+        store.move(table, job_id, "staged", zone)
+    if not gate.success:
+        job_store.get().finish(job_id, "failed")
     return dg.AssetCheckResult(
         passed=gate.success,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -37,7 +43,7 @@ def _gate_result(gate: GateResult, moved_to: str) -> dg.AssetCheckResult:
         metadata={
             "failed_expectations": dg.MetadataValue.json(gate.failures),
             "expectations_evaluated": gate.evaluated,
-            "partition_now_in": moved_to,
+            "partition_now_in": zone,
         },
     )
 
@@ -49,6 +55,10 @@ def market_data(
     """The job's market bars cut from the real archive (its markets and window on one grid), written to the
     staged zone. They become verified only when the quality gate passes."""
     record, spec = _job(job_store, context.partition_key)
+    # A run launched from the UI claims its job here, so the sensor will not launch it again; a run that the
+    # sensor or `bx run` launched finds the job already claimed by its launcher.
+    if job_store.get().claim(context.partition_key, f"dagster-run:{context.run_id}"):
+        context.log.info(f"claimed {context.partition_key} for this run")
     store = warehouse.get()
     store.write("verified", "jobs", context.partition_key, job_row(record, outcome="running"))
     bars = job_bars(spec, context.partition_key, archive.dir)
@@ -71,14 +81,10 @@ def market_data_quality_gate(
     """great-expectations suite on every market's staged bars: non-null, positive prices, high >= close >= low,
     unique strictly increasing timestamps. Pass: the bars move to verified. Fail: they move to quarantine and
     the job fails; nothing downstream runs."""
-    job_id = context.partition_key
     store = warehouse.get()
-    gate = run_gate("market_bars", store.read("staged", "market_bars", job_id), market_bars_suite(), group_by="market")
-    zone = "verified" if gate.success else "quarantine"
-    store.move("market_bars", job_id, "staged", zone)
-    if not gate.success:
-        job_store.get().finish(job_id, "failed")
-    return _gate_result(gate, zone)
+    staged = store.read("staged", "market_bars", context.partition_key)
+    gate = run_gate("market_bars", staged, market_bars_suite(), group_by="market")
+    return _settle(gate, ["market_bars"], context.partition_key, store, job_store)
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[market_data], kinds={"polars", "parquet"})
@@ -122,12 +128,7 @@ def execution_quality_gate(
         evaluated=equity_gate.evaluated + fills_gate.evaluated,
         failures=equity_gate.failures + fills_gate.failures,
     )
-    zone = "verified" if gate.success else "quarantine"
-    for table in ("fills", "equity"):
-        store.move(table, job_id, "staged", zone)
-    if not gate.success:
-        job_store.get().finish(job_id, "failed")
-    return _gate_result(gate, zone)
+    return _settle(gate, ["fills", "equity"], job_id, store, job_store)
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[execution_fills], kinds={"polars", "parquet"})

@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bx_platform.evaluation.report import METRIC_KEYS
 from bx_platform.scoring.eligibility import EligibilityThresholds
 from bx_platform.scoring.utility import UtilityWeights
 
@@ -24,21 +25,7 @@ REGISTRY_PATH = VERSIONS_DIR / "registry.json"
 
 #: The evaluation layer's metric dict keys (the input contract). Every version must account for each one,
 #: either as a scored metric or in `unscored` with a reason.
-CONTRACT_KEYS: tuple[str, ...] = (
-    # core
-    "net_pnl", "total_return", "profit_factor", "win_rate", "avg_trade_return", "trade_count",
-    # risk
-    "max_drawdown", "annual_volatility", "downside_deviation", "alpha", "beta", "cvar_95", "tail_cvar_95_daily",
-    # risk-adjusted
-    "sharpe", "sortino", "return_to_drawdown", "annual_return",
-    # behavioral
-    "trade_frequency", "avg_holding_days", "leverage_utilization", "position_concentration",
-    "time_to_recover_days", "time_under_water_fraction",
-    # stability
-    "performance_stability", "session_return_variance", "regime_sensitivity",
-    # utility inputs and luck-vs-skill
-    "turnover", "cost", "psr", "dsr",
-)
+CONTRACT_KEYS: tuple[str, ...] = METRIC_KEYS
 
 _WEIGHT_TOLERANCE = 1e-9
 

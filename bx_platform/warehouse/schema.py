@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from bx_platform.execution.simulator import FILL_SCHEMA
+
 UTC_TS = pl.Datetime("us", "UTC")
 
 TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -36,19 +38,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "close": pl.Float64,
         "volume": pl.Float64,
     },
-    "fills": {
-        "job_id": pl.String,
-        "organization": pl.String,
-        "strategy": pl.String,
-        "market": pl.String,
-        "ts": UTC_TS,
-        "side": pl.String,
-        "qty": pl.Float64,
-        "price": pl.Float64,
-        "notional": pl.Float64,
-        "fee": pl.Float64,
-        "slippage_cost": pl.Float64,
-    },
+    "fills": {"job_id": pl.String, "organization": pl.String, **FILL_SCHEMA},
     "equity": {
         "job_id": pl.String,
         "organization": pl.String,
