@@ -43,9 +43,15 @@ def install() -> None:
         return
     print("installing the pinned environment (requirements.lock); about a minute the first time", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "--require-hashes", "-r", str(ROOT / "requirements.lock")], check=True)
-    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
+    # the lock is the whole dependency closure, hashed: install exactly it, resolving nothing
+    _run([*pip, "--no-deps", "--require-hashes", "-r", str(ROOT / "requirements.lock")])
+    _run([*pip, "--no-deps", "-e", str(ROOT)])
     STAMP.write_text(fingerprint)
+
+
+def _run(command: list[str]) -> None:
+    if subprocess.call(command) != 0:
+        sys.exit(f"install failed: {' '.join(command)}")
 
 
 def main(argv: list[str]) -> int:

@@ -87,7 +87,7 @@ def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
     )
     status = "partial" if any(s.flags for s in room.strategies) else "complete"
     warehouse.write("verified", "scores", job_id, _scores_frame(record, room, context))
-    warehouse.write_result(job_id, result_document(record, room, metrics, context, runs, status))
+    warehouse.write_result(job_id, result_document(record, room, metrics, context, status))
     warehouse.write("verified", "jobs", job_id, job_row(record, outcome=status))
     ppy = job_periods_per_year(spec)
     jobs.record_evaluations(
@@ -127,8 +127,11 @@ def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame
     )
 
 
-def result_document(record: dict, room: RoomScores, metrics: dict, context: dict, runs: dict, status: str) -> dict:
-    """The job's result document, schema `bx-result-1` (docs/result.md)."""
+def result_document(record: dict, room: RoomScores, metrics: dict, context: dict, status: str) -> dict:
+    """The job's result document, schema `bx-result-1` (docs/result.md, bx_platform/result_schema.json).
+
+    Deterministic: the same job gives the same bytes, except the record's `submitted_at`. So nothing measured
+    on the clock goes in (the strategies' decision runtimes stay in the `strategy_runs` table)."""
     spec = record["spec"]
 
     def scenarios(strategy: str) -> dict:
@@ -157,7 +160,6 @@ def result_document(record: dict, room: RoomScores, metrics: dict, context: dict
                     "strategy": s.strategy,
                     "rank": s.rank,
                     "flags": s.flags,
-                    "runtime_ms": runs.get(s.strategy, {}).get("runtime_ms"),
                     "metrics": scenarios(s.strategy),
                     "scores": {
                         "utility": s.utility,
