@@ -10,7 +10,7 @@ import pytest
 
 from bx_platform.evaluation.context import label_regimes, market_context
 
-from ._data import MARKET, btc_daily, stock
+from ._data import FUNDING, btc_daily, stock
 
 
 def test_btc_daily_context():
@@ -25,8 +25,7 @@ def test_btc_daily_context():
 
 
 def test_funding_and_equity_context():
-    f = pl.read_csv(MARKET / "crypto" / "lean_binance_btcusd_perp_funding.csv", has_header=False,
-                    new_columns=["ts", "rate"])
+    f = pl.read_parquet(FUNDING)
     c = market_context(btc_daily(), 365.0, "crypto", funding=f)
     assert c["funding_observations"] == f.height and c["funding_rate_mean"] == pytest.approx(f["rate"].mean())
     s = stock("AAPL").select(pl.col("Date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("ts"),
