@@ -178,10 +178,9 @@ def cmd_metrics(args) -> int:
 def cmd_warehouse_init(args) -> int:
     from bx_platform.warehouse.store import Warehouse
 
-    warehouse = Warehouse()
-    if args.recreate_views and warehouse.duckdb_path.exists():
-        warehouse.duckdb_path.unlink()
-    warehouse.ensure()
+    warehouse = Warehouse().ensure()
+    if args.recreate_views:
+        warehouse.create_views()
     print(warehouse.duckdb_path)
     return 0
 

@@ -20,7 +20,7 @@ from bx_platform.scoring.governance import load_score_version
 from bx_platform.scoring.leaderboard import long_term_leaderboard
 from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, score_room
 from bx_platform.versions import RESULT_SCHEMA_VERSION
-from bx_platform.warehouse.records import job_row
+from bx_platform.warehouse.records import outcome_row
 from bx_platform.warehouse.store import Warehouse
 
 
@@ -88,14 +88,19 @@ def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
     status = "partial" if any(s.flags for s in room.strategies) else "complete"
     warehouse.write("verified", "scores", job_id, _scores_frame(record, room, context))
     warehouse.write_result(job_id, result_document(record, room, metrics, context, status))
-    warehouse.write("verified", "jobs", job_id, job_row(record, outcome=status))
     ppy = job_periods_per_year(spec)
     jobs.record_evaluations(
         job_id, spec.organization,
         {s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
     )
-    jobs.finish(job_id, status)
+    close_job(record, status, warehouse, jobs)
     return JobOutcome(status, room)
+
+
+def close_job(record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore) -> None:
+    """Record how a job ended, in the store (`job_outcomes`) and in the job store."""
+    warehouse.write("verified", "job_outcomes", record["job_id"], outcome_row(record, outcome))
+    jobs.finish(record["job_id"], outcome)
 
 
 def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame:

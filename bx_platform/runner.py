@@ -9,6 +9,7 @@ from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.jobs.submission import submit
 from bx_platform.market.archive import default_archive_dir
+from bx_platform.results import close_job
 from bx_platform.warehouse.store import Warehouse
 
 # `bx run` exit codes (docs/conventions.md)
@@ -72,7 +73,7 @@ def run_job(spec: JobSpec, progress=print) -> RunOutcome:
     store = JobStore()
     stored = store.get(job_id)
     if not result.success and stored.status != "finished":
-        store.finish(job_id, "failed")
+        close_job(stored.record, "failed", warehouse, store)
         stored = store.get(job_id)
     store.dispose()
     return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)

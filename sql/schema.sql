@@ -4,15 +4,26 @@
 -- Plain names are VERIFIED data (passed every quality gate); staged_* is as loaded, quarantine_* failed a gate.
 -- Every row carries its organization; public_* views never show private jobs.
 
-CREATE OR REPLACE VIEW jobs AS SELECT * FROM read_parquet('{{root}}/tables/verified/jobs/*.parquet', union_by_name = true);
+CREATE OR REPLACE VIEW job_outcomes AS SELECT * FROM read_parquet('{{root}}/tables/verified/job_outcomes/*.parquet', union_by_name = true);
+-- jobs: one row per job with its outcome (complete | partial | failed; null while it runs)
+CREATE OR REPLACE VIEW jobs AS
+    SELECT j.*, o.outcome
+    FROM read_parquet('{{root}}/tables/verified/jobs/*.parquet', union_by_name = true) AS j
+    LEFT JOIN job_outcomes AS o USING (job_id);
 CREATE OR REPLACE VIEW market_bars AS SELECT * FROM read_parquet('{{root}}/tables/verified/market_bars/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW fills AS SELECT * FROM read_parquet('{{root}}/tables/verified/fills/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW equity AS SELECT * FROM read_parquet('{{root}}/tables/verified/equity/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW metrics AS SELECT * FROM read_parquet('{{root}}/tables/verified/metrics/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW scores AS SELECT * FROM read_parquet('{{root}}/tables/verified/scores/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW strategy_runs AS SELECT * FROM read_parquet('{{root}}/tables/verified/strategy_runs/*.parquet', union_by_name = true);
-CREATE OR REPLACE VIEW contest_standings AS SELECT * FROM read_parquet('{{root}}/tables/verified/contest_standings/*.parquet', union_by_name = true);
-CREATE OR REPLACE VIEW leaderboard AS SELECT * FROM read_parquet('{{root}}/tables/verified/leaderboard/*.parquet', union_by_name = true);
+-- contest_standings: a store-wide table published as numbered snapshots; the view shows the newest one.
+CREATE OR REPLACE VIEW contest_standings AS
+    SELECT * EXCLUDE (filename) FROM read_parquet('{{root}}/tables/verified/contest_standings/*.parquet', union_by_name = true, filename = true)
+    WHERE filename = (SELECT max(file) FROM glob('{{root}}/tables/verified/contest_standings/*.parquet'));
+-- leaderboard: a store-wide table published as numbered snapshots; the view shows the newest one.
+CREATE OR REPLACE VIEW leaderboard AS
+    SELECT * EXCLUDE (filename) FROM read_parquet('{{root}}/tables/verified/leaderboard/*.parquet', union_by_name = true, filename = true)
+    WHERE filename = (SELECT max(file) FROM glob('{{root}}/tables/verified/leaderboard/*.parquet'));
 CREATE OR REPLACE VIEW staged_market_bars AS SELECT * FROM read_parquet('{{root}}/tables/staged/market_bars/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW staged_fills AS SELECT * FROM read_parquet('{{root}}/tables/staged/fills/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW staged_equity AS SELECT * FROM read_parquet('{{root}}/tables/staged/equity/*.parquet', union_by_name = true);

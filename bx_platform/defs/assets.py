@@ -15,7 +15,7 @@ from bx_platform.evaluation.job_evaluation import evaluate_job
 from bx_platform.execution.battle_room import room_frames, run_records, run_room
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.market.staging import bars_by_market, job_bars
-from bx_platform.results import publish_leaderboard, score_job
+from bx_platform.results import close_job, publish_leaderboard, score_job
 from bx_platform.quality import GateResult, execution_suite, fills_suite, market_bars_suite, run_gate
 from bx_platform.warehouse.records import job_row
 
@@ -35,7 +35,8 @@ def _settle(gate: GateResult, tables: list[str], job_id: str, store, job_store: 
     for table in tables:
         store.move(table, job_id, "staged", zone)
     if not gate.success:
-        job_store.get().finish(job_id, "failed")
+        jobs = job_store.get()
+        close_job(jobs.get(job_id).record, "failed", store, jobs)
     return dg.AssetCheckResult(
         passed=gate.success,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -60,7 +61,8 @@ def market_data(
     if job_store.get().claim(context.partition_key, f"dagster-run:{context.run_id}"):
         context.log.info(f"claimed {context.partition_key} for this run")
     store = warehouse.get()
-    store.write("verified", "jobs", context.partition_key, job_row(record, outcome="running"))
+    if not store.exists("verified", "jobs", context.partition_key):  # written once: readers may have it open
+        store.write("verified", "jobs", context.partition_key, job_row(record))
     bars = job_bars(spec, context.partition_key, archive.dir)
     store.write("staged", "market_bars", context.partition_key, bars)
     return dg.MaterializeResult(

@@ -5,7 +5,8 @@ import dagster as dg
 
 from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.partitions import benchmark_jobs
-from bx_platform.defs.resources import JobStoreResource
+from bx_platform.defs.resources import JobStoreResource, WarehouseResource
+from bx_platform.results import close_job
 
 CLAIMANT = "sensor:submitted_jobs"
 
@@ -25,8 +26,11 @@ def submitted_jobs(context: dg.SensorEvaluationContext, job_store: JobStoreResou
 
 
 @dg.run_failure_sensor(monitored_jobs=[benchmark_job], default_status=dg.DefaultSensorStatus.RUNNING)
-def failed_benchmark_runs(context: dg.RunFailureSensorContext, job_store: JobStoreResource) -> None:
+def failed_benchmark_runs(
+    context: dg.RunFailureSensorContext, job_store: JobStoreResource, warehouse: WarehouseResource
+) -> None:
     """A run that failed marks its job failed (it is never retried; the run's logs say why)."""
-    job_id = context.dagster_run.tags.get("dagster/partition")
-    if job_id:
-        job_store.get().finish(job_id, "failed")
+    jobs = job_store.get()
+    stored = jobs.get(context.dagster_run.tags.get("dagster/partition", ""))
+    if stored and stored.status != "finished":
+        close_job(stored.record, "failed", warehouse.get(), jobs)

@@ -7,7 +7,7 @@ import polars as pl
 from bx_platform.jobs.spec import canonical_json
 
 
-def job_row(record: dict, outcome: str) -> pl.DataFrame:
+def job_row(record: dict) -> pl.DataFrame:
     spec, pinned = record["spec"], record["pinned"]
     return pl.DataFrame(
         {
@@ -25,7 +25,12 @@ def job_row(record: dict, outcome: str) -> pl.DataFrame:
             "engine_version": [pinned["engine_version"]],
             "scoring_version": [pinned["scoring_version"]],
             "submitted_at": [record["submitted_at"]],
-            "outcome": [outcome],
             "record_json": [canonical_json(record)],
         }
     ).with_columns(pl.col("window_start", "window_end").str.to_datetime(time_zone="UTC"))
+
+
+def outcome_row(record: dict, outcome: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"job_id": [record["job_id"]], "organization": [record["spec"]["organization"]], "outcome": [outcome]}
+    )

@@ -24,8 +24,13 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "engine_version": pl.String,
         "scoring_version": pl.String,
         "submitted_at": pl.String,
-        "outcome": pl.String,
         "record_json": pl.String,
+    },
+    # written once when the job ends, so the `jobs` partition itself is written only once
+    "job_outcomes": {
+        "job_id": pl.String,
+        "organization": pl.String,
+        "outcome": pl.String,
     },
     "market_bars": {
         "job_id": pl.String,

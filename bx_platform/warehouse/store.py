@@ -53,10 +53,11 @@ class Warehouse:
                 if not marker.exists():
                     self._atomic_parquet(pl.DataFrame(schema=schema), marker)
         if not self.duckdb_path.exists():
-            self._create_views()
+            self.create_views()
         return self
 
-    def _create_views(self) -> None:
+    def create_views(self) -> None:
+        """(Re)build the DuckDB file of views and swap it in; readers holding the old file keep it."""
         tmp = self.incoming / f"{uuid.uuid4().hex}.duckdb"
         sql = SCHEMA_SQL.read_text().replace("{{root}}", str(self.root))
         with duckdb.connect(str(tmp)) as conn:
@@ -85,9 +86,12 @@ class Warehouse:
         return self.partition_path(zone, table, job_id).exists()
 
     def move(self, table: str, job_id: str, source: str, target: str) -> Path:
-        """Move a partition between zones with one rename: it is in exactly one zone at any time."""
+        """Move a partition between zones with one rename, then drop any copy an earlier run of the job left
+        in a third zone: a partition is in exactly one zone."""
         destination = self.partition_path(target, table, job_id)
         os.replace(self.partition_path(source, table, job_id), destination)
+        for zone in set(ZONES) - {source, target}:
+            self.partition_path(zone, table, job_id).unlink(missing_ok=True)
         return destination
 
     def write_result(self, job_id: str, document: dict) -> Path:
@@ -113,12 +117,25 @@ class Warehouse:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def write_snapshot(self, table: str, frame: pl.DataFrame) -> Path:
-        """Replace a whole-store table (one file, `current.parquet`) atomically."""
+        """Publish a new version of a whole-store table (call under `exclusive`).
+
+        Never overwrites a file a reader may have open (DuckDB opens a Parquet file more than once per query,
+        and would mix the old file's metadata with the new one's bytes): each version is a new file,
+        `snapshot-<n>.parquet`, and the view reads the newest. Old versions are kept: deleting one could fail
+        a query that has just listed it (compacting them is an offline maintenance task)."""
         schema = TABLES[table]
         frame = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
-        target = self.table_dir("verified", table) / "current.parquet"
+        folder = self.table_dir("verified", table)
+        versions = sorted(folder.glob("snapshot-*.parquet"))
+        number = int(versions[-1].stem.split("-")[1]) + 1 if versions else 1
+        target = folder / f"snapshot-{number:012d}.parquet"
         self._atomic_parquet(frame, target)
         return target
+
+    def read_snapshot(self, table: str) -> pl.DataFrame:
+        folder = self.table_dir("verified", table)
+        versions = sorted(folder.glob("snapshot-*.parquet"))
+        return pl.read_parquet(versions[-1] if versions else folder / "_schema.parquet")
 
     def read_verified(self, table: str) -> pl.DataFrame:
         """Every verified partition of a table (the schema file makes an empty table well-typed)."""

@@ -63,6 +63,7 @@ def test_failed_gate_quarantines_and_stops_the_job(bx_home, tmp_path):
         assert conn.execute("SELECT count(*) FROM quarantine_market_bars WHERE job_id = ?", [job_id]).fetchall()[0][0] > 2000
         assert conn.execute("SELECT count(*) FROM scores WHERE job_id = ?", [job_id]).fetchall() == [(0,)]
         assert conn.execute("SELECT count(*) FROM leaderboard").fetchall() == [(0,)]
+        assert conn.execute("SELECT outcome FROM jobs WHERE job_id = ?", [job_id]).fetchall() == [("failed",)]
     assert JobStore(store_url).get(job_id).outcome == "failed"
 
 
