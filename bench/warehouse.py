@@ -12,10 +12,16 @@ Everything happens in a temporary warehouse root (local files only, deleted at t
 2. Contrast, the naive design (a few seconds): one DuckDB file that the writers open read-write to insert each
    partition, while the readers try to open it read-only. Lock errors are counted on both sides.
 3. ``Warehouse.move()`` (promotion staged -> verified), timed per partition, while a reader queries the verified
-   view (must see no error) and, separately, the staged view (whose files disappear under it).
-4. Leaderboard lock: two processes each doing 50 lock / read snapshot / append / write snapshot cycles through
-   ``Warehouse.exclusive("leaderboard")`` and ``write_snapshot``; no update may be lost. The same cycles without
-   the lock are run for contrast.
+   view (must see no error) and, separately, the staged view (whose files disappear under it). Then re-runs:
+   partitions already in one zone are staged again and promoted to the other zone; each must end in exactly
+   one zone (``move`` drops the third copy) while a reader queries the verified view.
+4. Leaderboard: two processes each doing 50 lock / read newest snapshot / append / publish cycles through
+   ``Warehouse.exclusive("leaderboard")`` and ``write_snapshot`` (a new ``snapshot-<n>.parquet`` each time); no
+   update may be lost. Meanwhile a third process reads the ``leaderboard`` VIEW through DuckDB read-only (and
+   ``Warehouse.read_snapshot``) without the lock: 0 errors, never an empty board, row count never going down.
+   The same cycles without the lock are run for contrast.
+5. ``Warehouse.create_views()`` (``bx warehouse init --recreate-views``) repeated while a reader queries: the new
+   DuckDB file is swapped in with os.replace; readers must see no error.
 
 Exit status is 0 when every must-be-zero count is 0 and every partition is visible, 1 otherwise.
 """
@@ -299,10 +305,38 @@ def run_move(ctx, root: Path, args) -> dict:
     for p in procs:
         p.join()
     in_both = sum(1 for j in ids if store.exists("staged", "equity", j) and store.exists("verified", "equity", j))
-    return {"timings": timings, "verified_reader": out[0], "staged_reader": out[1], "in_both_zones": in_both}
+
+    # Re-runs: every partition is now verified; quarantine a third as if an earlier run had failed. Each re-run
+    # stages the partition again; its gate then gives: n % 3 == 0 fail (verified -> quarantine: move() removes
+    # the verified copy), 1 pass (quarantine -> verified), 2 pass again (verified -> verified: a rename over the
+    # existing verified file).
+    for job_id in ids[1::3]:
+        store.move("equity", job_id, "verified", "quarantine")
+    results, stop = ctx.Queue(), ctx.Event()
+    proc = ctx.Process(target=reader, args=(str(root), 0, "equity", stop, time.time() + 60, results))
+    proc.start()
+    time.sleep(1.5)
+    rerun_timings = []
+    for n, job_id in enumerate(ids):
+        store.write("staged", "equity", job_id, base.with_columns(job_id=pl.lit(job_id)))
+        target = "quarantine" if n % 3 == 0 else "verified"
+        t0 = time.perf_counter()
+        store.move("equity", job_id, "staged", target)
+        rerun_timings.append(time.perf_counter() - t0)
+        time.sleep(0.005)
+    time.sleep(0.3)
+    stop.set()
+    rerun_reader = collect(results, 1)[0][2]
+    proc.join()
+    zones = [sum(store.exists(z, "equity", j) for z in ("staged", "verified", "quarantine")) for j in ids]
+    return {
+        "timings": timings, "verified_reader": out[0], "staged_reader": out[1], "in_both_zones": in_both,
+        "rerun_timings": rerun_timings, "rerun_reader": rerun_reader,
+        "rerun_not_in_one_zone": sum(1 for z in zones if z != 1),
+    }
 
 
-# -- phase 4: leaderboard lock ------------------------------------------------------------------------------
+# -- phase 4: leaderboard snapshots -------------------------------------------------------------------------
 def board_cycles(root: str, index: int, cycles: int, use_lock: bool, barrier, results) -> None:
     import contextlib
 
@@ -311,7 +345,6 @@ def board_cycles(root: str, index: int, cycles: int, use_lock: bool, barrier, re
     from bx_platform.warehouse.store import Warehouse
 
     store = Warehouse(root)
-    current = store.table_dir("verified", "leaderboard") / "current.parquet"
     errors: Counter = Counter()
     waits, holds = [], []
     barrier.wait()
@@ -320,7 +353,7 @@ def board_cycles(root: str, index: int, cycles: int, use_lock: bool, barrier, re
         try:
             with store.exclusive("leaderboard") if use_lock else contextlib.nullcontext():
                 t1 = time.perf_counter()
-                board = pl.read_parquet(current)
+                board = store.read_snapshot("leaderboard")
                 row = pl.DataFrame({"strategy": [f"p{index}-{i:03d}"], "evaluations": [1]})
                 board = pl.concat([board, row], how="diagonal_relaxed").with_columns(
                     rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
@@ -334,22 +367,38 @@ def board_cycles(root: str, index: int, cycles: int, use_lock: bool, barrier, re
 
 
 def snapshot_reader(root: str, stop, deadline: float, results) -> None:
-    """Reads the leaderboard while it is being replaced: the DuckDB view (read-only) and polars, alternately."""
+    """Reads the leaderboard while snapshots are published, without the lock: the `leaderboard` VIEW through
+    DuckDB read-only (newest snapshot file), then `Warehouse.read_snapshot` (polars), alternately."""
     import duckdb
-    import polars as pl
 
-    current = Path(root) / "tables" / "verified" / "leaderboard" / "current.parquet"
+    from bx_platform.warehouse.store import Warehouse
+
+    store = Warehouse(root)
     errors: Counter = Counter()
-    reads = 0
+    latencies: list[tuple[int, float]] = []  # (snapshot files in the folder, seconds) of each view read
+    reads = empty = polars_empty = regressions = polars_reads = 0
+    last = 0
+    folder = store.table_dir("verified", "leaderboard")
     while not stop.is_set() and time.time() < deadline:
         try:
+            files = sum(1 for _ in folder.glob("snapshot-*.parquet"))
+            t0 = time.perf_counter()
             with duckdb.connect(str(Path(root) / "bx.duckdb"), read_only=True) as conn:
-                conn.execute("SELECT count(*), max(strategy) FROM leaderboard").fetchall()
-            pl.read_parquet(current)
+                rows, distinct = conn.execute("SELECT count(*), count(DISTINCT strategy) FROM leaderboard").fetchall()[0]
+            latencies.append((files, time.perf_counter() - t0))
             reads += 1
+            if rows == 0:
+                empty += 1  # the board is seeded with one row: an empty answer would be a wrong read
+            if rows < last or rows != distinct:
+                regressions += 1
+            last = max(last, rows)
+            if len(store.read_snapshot("leaderboard")) < 1:
+                polars_empty += 1
+            polars_reads += 1
         except Exception as exc:
             errors[error_kind(exc)] += 1
-    results.put(("snapshot_reader", {"reads": reads, "errors": dict(errors)}))
+    results.put(("snapshot_reader", {"reads": reads, "polars_reads": polars_reads, "errors": dict(errors),
+                                      "empty": empty, "polars_empty": polars_empty, "regressions": regressions, "latencies": latencies}))
 
 
 def run_leaderboard(ctx, root: Path, args, use_lock: bool) -> dict:
@@ -359,13 +408,16 @@ def run_leaderboard(ctx, root: Path, args, use_lock: bool) -> dict:
     from bx_platform.warehouse.store import Warehouse
 
     store = Warehouse(root)
-    store.write_snapshot("leaderboard", pl.DataFrame(schema=TABLES["leaderboard"]))
+    seed = pl.DataFrame({"strategy": ["seed"], "rank": [1], "evaluations": [1]})
+    with store.exclusive("leaderboard"):
+        store.write_snapshot("leaderboard", pl.concat([pl.DataFrame(schema=TABLES["leaderboard"]), seed], how="diagonal_relaxed"))
     results, barrier = ctx.Queue(), ctx.Barrier(2, timeout=120)
     procs = [ctx.Process(target=board_cycles, args=(str(root), i, args.cycles, use_lock, barrier, results)) for i in range(2)]
     stop, side = ctx.Event(), ctx.Queue()
     watcher = ctx.Process(target=snapshot_reader, args=(str(root), stop, time.time() + 120, side))
     if use_lock:
         watcher.start()
+        time.sleep(1.5)  # the reader is looping before the first publication
     t0 = time.perf_counter()
     for p in procs:
         p.start()
@@ -375,6 +427,7 @@ def run_leaderboard(ctx, root: Path, args, use_lock: bool) -> dict:
     wall = time.perf_counter() - t0
     watched = None
     if use_lock:
+        time.sleep(0.3)
         stop.set()
         watched = side.get(timeout=300)[1]
         watcher.join()
@@ -382,7 +435,38 @@ def run_leaderboard(ctx, root: Path, args, use_lock: bool) -> dict:
 
     with duckdb.connect(str(root / "bx.duckdb"), read_only=True) as conn:
         rows, distinct = conn.execute("SELECT count(*), count(DISTINCT strategy) FROM leaderboard").fetchall()[0]
-    return {"procs": out, "rows": rows, "distinct": distinct, "wall": wall, "watched": watched}
+        at_rest = []
+        for _ in range(5):
+            t1 = time.perf_counter()
+            conn.execute("SELECT count(*), count(DISTINCT strategy) FROM leaderboard").fetchall()
+            at_rest.append(time.perf_counter() - t1)
+    files = sum(1 for _ in store.table_dir("verified", "leaderboard").glob("snapshot-*.parquet"))
+    return {"procs": out, "rows": rows - 1, "distinct": distinct - 1, "wall": wall, "watched": watched,
+            "snapshot_files": files, "at_rest": statistics.median(at_rest)}
+
+
+# -- phase 5: recreate the views under readers ----------------------------------------------------------------
+def run_recreate_views(ctx, root: Path, args) -> dict:
+    from bx_platform.warehouse.store import Warehouse
+
+    store = Warehouse(root)
+    results, stop = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=reader, args=(str(root), i, "equity", stop, time.time() + 60, results)) for i in range(2)]
+    for p in procs:
+        p.start()
+    time.sleep(1.5)
+    timings = []
+    for _ in range(args.recreates):
+        t0 = time.perf_counter()
+        store.create_views()
+        timings.append(time.perf_counter() - t0)
+        time.sleep(0.05)
+    time.sleep(0.3)
+    stop.set()
+    out = {i: r for _, i, r in collect(results, 2)}
+    for p in procs:
+        p.join()
+    return {"timings": timings, "readers": out, "leftover_incoming": len(list((root / "_incoming").iterdir()))}
 
 
 # -- report -------------------------------------------------------------------------------------------------
@@ -406,6 +490,7 @@ def main() -> int:
     ap.add_argument("--contrast-seconds", type=float, default=3.0, help="length of the naive-design contrast")
     ap.add_argument("--moves", type=int, default=200, help="partitions promoted staged -> verified")
     ap.add_argument("--cycles", type=int, default=50, help="leaderboard cycles per process")
+    ap.add_argument("--recreates", type=int, default=20, help="create_views() swaps under readers")
     args = ap.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -476,7 +561,20 @@ def main() -> int:
             failures.append("move")
         if sr["errors"]:
             findings.append(f"{sum(sr['errors'].values())} reads of a staged_* view failed while partitions were promoted "
-                            "out of it (the glob is expanded, then a file has gone)")
+                            "out of it (the glob is expanded, then a file has gone); staged_* views are transient")
+        rt, rr = move["rerun_timings"], move["rerun_reader"]
+        print(f"  re-runs: {len(rt)} partitions staged again, a third each verified->quarantine, quarantine->verified, "
+              f"verified->verified; "
+              f"not in exactly one zone afterwards: {move['rerun_not_in_one_zone']}; per move median "
+              f"{statistics.median(rt) * 1e6:.0f} us, max {max(rt) * 1e6:.0f} us")
+        print(f"  reader of `equity` (verified) during the re-runs: {rr['reads']} reads, errors "
+              f"{sum(rr['errors'].values())} {rr['errors'] or ''}, torn {rr['torn']}  (counts go down here by design: "
+              f"a re-run that fails its gate removes the verified copy)")
+        if move["rerun_not_in_one_zone"] or rr["torn"]:
+            failures.append("re-run move")
+        if rr["errors"]:
+            findings.append(f"{sum(rr['errors'].values())} reads of the verified `equity` view failed while re-runs "
+                            "removed an earlier verified copy (move() unlinks the third zone's file under the reader)")
 
         # 4
         for use_lock in (True, False):
@@ -487,23 +585,45 @@ def main() -> int:
             errs = merge_errors(*(p["errors"] for p in board["procs"].values()))
             label = "with Warehouse.exclusive('leaderboard')" if use_lock else "contrast, WITHOUT the lock"
             print(f"\n[4] leaderboard read-modify-write, 2 processes x {args.cycles} cycles, {label}")
-            print(f"  final snapshot: {board['rows']} rows ({board['distinct']} distinct) of {expected_rows} -> "
+            print(f"  newest snapshot: {board['rows']} rows ({board['distinct']} distinct) of {expected_rows} -> "
                   f"{expected_rows - board['distinct']} lost updates; errors {sum(errs.values())} {dict(errs) or ''}")
             print(f"  cycle: median hold {ms(statistics.median(holds))}, median wait for the lock "
-                  f"{ms(statistics.median(waits))}, max wait {ms(max(waits))}")
+                  f"{ms(statistics.median(waits))}, max wait {ms(max(waits))}; {board['wall']:.1f} s wall")
+            print(f"  snapshot files now in the folder: {board['snapshot_files']}; `leaderboard` view read at rest: "
+                  f"median {ms(board['at_rest'])}")
             if use_lock and (board["distinct"] != expected_rows or errs):
                 failures.append("leaderboard lock")
             if board["watched"] is not None:
                 w = board["watched"]
                 n = sum(w["errors"].values())
-                print(f"  a reader of the snapshot meanwhile (DuckDB view read-only + polars, no lock): {w['reads']} reads, "
-                      f"errors {n} {w['errors'] or ''}")
-                if n:
+                lat = w["latencies"]
+                print(f"  a reader meanwhile, no lock: {w['reads']} reads of the `leaderboard` VIEW (DuckDB read-only) + "
+                      f"{w['polars_reads']} Warehouse.read_snapshot; errors {n} {w['errors'] or ''}; empty boards from the view "
+                      f"{w['empty']}, from read_snapshot {w['polars_empty']}; row count down or duplicated {w['regressions']}")
+                if lat:
+                    head, tail = lat[: max(1, len(lat) // 10)], lat[-max(1, len(lat) // 10):]
+                    print(f"  view read (open, query, close): median {ms(statistics.median(x for _, x in lat))}, max "
+                          f"{ms(max(x for _, x in lat))}; first tenth ({head[0][0]}-{head[-1][0]} snapshot files) median "
+                          f"{ms(statistics.median(x for _, x in head))}, last tenth ({tail[0][0]}-{tail[-1][0]} files) "
+                          f"median {ms(statistics.median(x for _, x in tail))}")
+                if n or w["empty"] or w["polars_empty"] or w["regressions"] or not w["reads"]:
+                    failures.append("leaderboard reader")
+                if w["empty"]:
                     findings.append(
-                        f"{n} reads of leaderboard/current.parquet failed while write_snapshot replaced it: os.replace "
-                        "over an existing path is not safe for readers that open the path more than once (DuckDB and "
-                        "polars both do); only brand-new file names are"
-                    )
+                        f"{w['empty']} reads of the `leaderboard` view returned an EMPTY board (no error) while snapshots "
+                        "were published: the view lists the folder twice (read_parquet's glob, then glob() for the max "
+                        "file name); a snapshot published in between is the max but not among the files read")
+
+        # 5
+        rec = run_recreate_views(ctx, tmp / "store", args)
+        t = rec["timings"]
+        print(f"\n[5] Warehouse.create_views() (bx warehouse init --recreate-views) x {len(t)} while 2 readers query `equity`")
+        print(f"  per rebuild: median {ms(statistics.median(t))}, max {ms(max(t))}; temp files left in _incoming: "
+              f"{rec['leftover_incoming']}")
+        for i, r in sorted(rec["readers"].items()):
+            print(f"  reader {i}: {r['reads']} reads, errors {sum(r['errors'].values())} {r['errors'] or ''}, torn {r['torn']}")
+        if any(r["errors"] or r["torn"] for r in rec["readers"].values()) or rec["leftover_incoming"]:
+            failures.append("recreate views")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\ntotal {time.perf_counter() - started:.1f} s; temp root removed: {not tmp.exists()}")

@@ -128,6 +128,25 @@ def _print_leaderboard(warehouse) -> None:
     _print_table(rows, columns, "Long-term public leaderboard (credibility-weighted BX Score)")
 
 
+def cmd_result(args) -> int:
+    from bx_platform.jobs.store import JobStore
+    from bx_platform.warehouse.store import Warehouse
+
+    stored = JobStore().get(args.job_id)
+    if stored is None:
+        raise InputError("JOB_ID", f"no job {args.job_id!r} in the job store")
+    result = Warehouse().read_result(args.job_id)
+    if args.json:
+        if result is None:
+            raise InputError("JOB_ID", f"{args.job_id} has no result ({stored.status}, {stored.outcome or 'no outcome yet'})")
+        print(json.dumps(result, sort_keys=True, indent=2))
+        return 0
+    if result:
+        _print_room(result)
+    print(f"{args.job_id}: {stored.status}" + (f", {stored.outcome}" if stored.outcome else ""))
+    return 0
+
+
 def cmd_leaderboard(args) -> int:
     from bx_platform.warehouse.store import Warehouse
 
@@ -217,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="register a job and run it now through Dagster; print the result")
     run.add_argument("job", help="job spec YAML file")
     run.set_defaults(func=cmd_run)
+
+    result = sub.add_parser("result", help="a job's status and result (the room, or the result document with --json)")
+    result.add_argument("job_id", metavar="JOB_ID")
+    result.add_argument("--json", action="store_true", help="print the result document")
+    result.set_defaults(func=cmd_result)
 
     board = sub.add_parser("leaderboard", help="print the long-term public leaderboard")
     board.set_defaults(func=cmd_leaderboard)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import duckdb
 from dagster import DagsterInstance
 
 from bx_platform.paths import REPO_ROOT
@@ -65,6 +66,10 @@ def test_two_runs_overlap_while_an_analyst_reads(tmp_path):
     assert report["errors"] == []
     assert report["reads"] > 20
     assert report["seen"][0] == 0 and report["seen"][-1] == 2  # the reader saw the results appear
+
+    with duckdb.connect(database, read_only=True) as conn:  # neither job's update of the long-term board was lost
+        board = dict(conn.execute("SELECT strategy, evaluations FROM leaderboard").fetchall())
+    assert board == {"bx/sma-trend": 2, "bx/momentum": 2, "bx/mean-reversion": 2}
 
     with DagsterInstance.from_config(str(home / "dagster")) as instance:
         records = instance.get_run_records()
