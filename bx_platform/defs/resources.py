@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from bx_platform.jobs.store import JobStore, default_store_url
 from bx_platform.market.archive import default_archive_dir
@@ -28,12 +29,22 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class JobStoreResource(dg.ConfigurableResource):
-    """The control-plane job store (SQLite file or PostgreSQL URL)."""
+    """The control-plane job store (SQLite file or PostgreSQL URL); one connection pool per run or tick."""
 
     url: str
+    _store: JobStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._store = JobStore(self.url)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._store is not None:
+            self._store.dispose()
 
     def get(self) -> JobStore:
-        return JobStore(self.url)
+        if self._store is None:  # used outside a run (e.g. directly in a test)
+            self._store = JobStore(self.url)
+        return self._store
 
 
 class ArchiveResource(dg.ConfigurableResource):
