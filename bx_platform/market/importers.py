@@ -514,6 +514,18 @@ def _read_zip_csv(path: Path) -> tuple[str, bytes]:
         raise InputError(str(path), f"not a zip file: {exc}") from None
 
 
+def _zip_csv_frame(path: Path, columns: list[str], layout: str) -> tuple[str, pl.DataFrame]:
+    """The headerless CSV inside a LEAN zip as strings, its columns named; InputError if the layout differs."""
+    name, data = _read_zip_csv(path)
+    try:
+        df = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(str(path), f"not a readable CSV inside the zip: {exc}") from None
+    if df.width != len(columns):
+        raise InputError(str(path), f"expected {len(columns)} columns ({layout}), found {df.width}")
+    return name, df.rename(dict(zip(df.columns, columns)))
+
+
 def read_lean_minute_zip(path: Path, symbol: str | None = None, day: dt.date | None = None) -> Frame:
     """A LEAN minute trade-bar zip: one CSV ``ms_since_midnight_utc,open,high,low,close,volume``.
 
@@ -521,19 +533,12 @@ def read_lean_minute_zip(path: Path, symbol: str | None = None, day: dt.date | N
     Returns (frame, defects). ``symbol`` is informational (``lean_symbol_from_zip`` reads it from the
     CSV name: ``btcusd`` -> BTC/USD).
     """
-    name, data = _read_zip_csv(path)
+    name, df = _zip_csv_frame(path, ["ms", *OHLCV], "ms,open,high,low,close,volume")
     m = re.match(r"(\d{8})_([a-z0-9]+)_minute", Path(name).name)
     if day is None:
         if not m:
             raise InputError(str(path), f"cannot tell the day from the CSV name {name!r}")
         day = dt.datetime.strptime(m.group(1), "%Y%m%d").date()
-    try:
-        df = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False)
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(str(path), f"not a readable CSV inside the zip: {exc}") from None
-    if df.width != 6:
-        raise InputError(str(path), f"expected 6 columns (ms,open,high,low,close,volume), found {df.width}")
-    df = df.rename(dict(zip(df.columns, ["ms", *OHLCV])))
     df = _to_float(df, list(OHLCV), path)
     ms = df["ms"].cast(pl.Int64, strict=False)
     if ms.null_count():
@@ -558,16 +563,9 @@ def read_lean_quote_bar_zip(path: Path, timeframe: str = "1h") -> Frame:
 
     open..close become the mid (bid + ask) / 2; volume is 0.0 (LEAN's OANDA sizes are all 0).
     """
-    _, data = _read_zip_csv(path)
-    try:
-        df = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False)
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(str(path), f"not a readable CSV inside the zip: {exc}") from None
-    if df.width != 11:
-        raise InputError(str(path), f"expected 11 columns (time, bid OHLC, bid size, ask OHLC, ask size), found {df.width}")
     names = ["t", "bid_open", "bid_high", "bid_low", "bid_close", "bid_size",
              "ask_open", "ask_high", "ask_low", "ask_close", "ask_size"]  # fmt: skip
-    df = df.rename(dict(zip(df.columns, names)))
+    _, df = _zip_csv_frame(path, names, "time, bid OHLC, bid size, ask OHLC, ask size")
     df = _to_float(df, names[1:], path)
     ts = _parse_ts(df["t"], ["%Y%m%d %H:%M"], path)
     sizes_nonzero = df.filter((pl.col("bid_size") != 0) | (pl.col("ask_size") != 0)).height
