@@ -573,8 +573,8 @@ def main() -> int:
         if move["rerun_not_in_one_zone"] or rr["torn"]:
             failures.append("re-run move")
         if rr["errors"]:
-            findings.append(f"{sum(rr['errors'].values())} reads of the verified `equity` view failed while re-runs "
-                            "removed an earlier verified copy (move() unlinks the third zone's file under the reader)")
+            findings.append(f"{sum(rr['errors'].values())} reads of the verified `equity` view failed during re-runs "
+                            "(move() unlinks an earlier verified copy, or renames over it, under the reader)")
 
         # 4
         for use_lock in (True, False):

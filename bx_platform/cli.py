@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -182,8 +183,8 @@ def cmd_data_list(args) -> int:
 def cmd_metrics(args) -> int:
     from bx_platform.evaluation.equity_file import metrics_for_equity, read_equity_file
 
-    if args.periods_per_year <= 0:
-        raise InputError("--periods-per-year", "must be positive")
+    if not math.isfinite(args.periods_per_year) or args.periods_per_year <= 0:
+        raise InputError("--periods-per-year", f"must be a finite positive number, got {args.periods_per_year}")
     equity = read_equity_file(args.equity)
     benchmark = read_equity_file(args.benchmark) if args.benchmark else None
     result = metrics_for_equity(equity, args.periods_per_year, benchmark)

@@ -16,7 +16,7 @@ from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market.archive import find_dataset
 from bx_platform.scoring.contest_score import ContestEntry, contest_scores
-from bx_platform.scoring.governance import load_score_version
+from bx_platform.scoring.governance import current_version, load_score_version
 from bx_platform.scoring.leaderboard import long_term_leaderboard
 from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, score_room
 from bx_platform.versions import RESULT_SCHEMA_VERSION
@@ -195,10 +195,11 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
             pl.col("strategy").alias("strategy_handle"), "job_id", "bx_score", "eligible", "visibility",
             (pl.col("flags").str.len_chars() > 0).cast(pl.Int64).alias("violations"),
         )
-        board = long_term_leaderboard(evaluations, public_only=True).rename({"strategy_handle": "strategy"})
-        warehouse.write_snapshot("leaderboard", board)
+        version = load_score_version(current_version())
+        board = long_term_leaderboard(evaluations, k=version.leaderboard.credibility_k, public_only=True)
+        warehouse.write_snapshot("leaderboard", board.rename({"strategy_handle": "strategy"}))
         warehouse.write_snapshot("contest_standings", _contest_standings(warehouse, scores))
-    return board
+    return board.rename({"strategy_handle": "strategy"})
 
 
 def _contest_standings(warehouse: Warehouse, scores: pl.DataFrame) -> pl.DataFrame:

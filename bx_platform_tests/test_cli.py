@@ -46,6 +46,8 @@ def test_submit_twice_gives_the_same_job_id(bx_home, tmp_path, capsys):
          .replace("[bx/sma-trend]", "[bx/sma-trend, bx/momentum, bx/mean-reversion, bx/buy-and-hold]")
          .replace("markets: [{venue: coinbase, symbol: BTC/USD}]", "markets: [{venue: coinbase, symbol: BTC/USD}]\n"), None),
         ("- just\n- a list\n", "a job spec must be a mapping"),
+        (GOOD_YAML.replace("end: 2018-03-01", "end: 2018-01-01T05:00:00Z"), "window: 5 bars on the job's grid are too few for 4 sessions"),
+        (GOOD_YAML + "timeframe: 1d\nsessions: 52\n", "too few for 52 sessions"),
     ],
 )
 def test_invalid_specs_exit_2_naming_the_field(bx_home, tmp_path, capsys, text, named):

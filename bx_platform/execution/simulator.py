@@ -128,12 +128,14 @@ def _rebalance(t, wanted, qty, cash, opens, params, keys, ts, handle, fills) -> 
         side = "buy" if delta_units > 0 else "sell"
         price = opens[m] * (1.0 + params.slippage_rate if side == "buy" else 1.0 - params.slippage_rate)
         if side == "buy":
-            # notional + fee = the value to add, so a fully invested long never borrows
-            notional = delta_units * opens[m] / (1.0 + params.fee_rate)
-            traded = notional / price
+            # covering a short buys back exactly the units owed; the part that opens or adds to a long is
+            # sized so that notional + fee equals the value to add, so a fully invested long never borrows
+            cover = min(delta_units, max(-qty[m], 0.0))
+            long_notional = (delta_units - cover) * opens[m] / (1.0 + params.fee_rate)
+            traded = cover + long_notional / price
         else:
             traded = -delta_units
-            notional = traded * price
+        notional = traded * price
         fee = notional * params.fee_rate
         slippage_cost = traded * abs(price - opens[m])
         qty[m] += traded if side == "buy" else -traded

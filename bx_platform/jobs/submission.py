@@ -12,9 +12,14 @@ from bx_platform.errors import InputError
 from bx_platform.jobs.spec import MAX_BAR_STEPS, TIMEFRAME_SECONDS, JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market import archive
+from bx_platform.market.staging import job_bars
 from bx_platform.scoring import governance
 from bx_platform.strategies import registry
 from bx_platform.versions import ENGINE_VERSION, library_versions
+
+
+# every battle session needs returns to measure: at least this many bars each
+MIN_BARS_PER_SESSION = 2
 
 
 def admit(spec: JobSpec, archive_dir: Path | None = None) -> dict[str, str]:
@@ -46,6 +51,14 @@ def admit(spec: JobSpec, archive_dir: Path | None = None) -> dict[str, str]:
         calendars.add(info.calendar)
     if len(calendars) > 1:
         raise InputError("markets", f"all markets of a job must share one calendar; got {sorted(calendars)}")
+    bars = job_bars(spec, spec.job_id, archive_dir)["ts"].n_unique()
+    needed = MIN_BARS_PER_SESSION * spec.sessions + 1
+    if bars < needed:
+        raise InputError(
+            "window",
+            f"{bars} bars on the job's grid are too few for {spec.sessions} sessions; at least {needed} are needed "
+            f"(a first bar, then {MIN_BARS_PER_SESSION} per session): widen the window or lower `sessions`",
+        )
     return datasets
 
 

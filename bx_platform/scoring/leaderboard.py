@@ -1,10 +1,12 @@
 """Leaderboards: pure functions on lists of dicts or Polars frames (docs/scoring.md, "Leaderboards").
 
 room_leaderboard: one Battle Room (job): rank by beta score desc, ties by strategy handle; non-finite last.
-long_term_leaderboard: across jobs, credibility-weighted (Bühlmann): with n finite BX Scores of a strategy,
-    Z = n / (n + k),  credible_score = Z · mean_bx + (1 − Z) · population_mean
-where population_mean is the mean of all finite BX Scores on the board (after the visibility filter), so one
-lucky session can't top the board; each row carries the strategy's track record (evaluations, eligible share,
+long_term_leaderboard: across jobs, credibility-weighted (Bühlmann, with a pessimistic prior): with n finite
+BX Scores of a strategy,
+    Z = n / (n + k),  credible_score = Z · mean_bx + (1 − Z) · min(mean_bx, population_mean)
+where population_mean is the mean of all finite BX Scores on the board (after the visibility filter). A short
+record above the board's mean is pulled down towards it, so one lucky session can't top the board; a short
+record below the mean keeps its own mean, so few evaluations never lift a strategy; each row carries the strategy's track record (evaluations, eligible share,
 violations) as its reputation. public_only drops every row whose visibility is not "public".
 """
 
@@ -92,7 +94,8 @@ def long_term_leaderboard(
     z = pl.col("scored_evaluations") / (pl.col("scored_evaluations") + float(k))
     board = board.with_columns(z.alias("credibility")).with_columns(
         (pl.col("credibility") * pl.col("mean_bx_score").fill_null(0.0)
-         + (1.0 - pl.col("credibility")) * pl.lit(population_mean, dtype=pl.Float64)).alias("credible_score")
+         + (1.0 - pl.col("credibility"))
+         * pl.min_horizontal(pl.col("mean_bx_score"), pl.lit(population_mean, dtype=pl.Float64))).alias("credible_score")
     )
     board = board.sort(["credible_score", "strategy_handle"], descending=[True, False], nulls_last=True)
     board = board.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"))

@@ -74,6 +74,15 @@ def test_credibility_weighting_prefers_consistency():
     assert row["credible_score"] < 80.0
 
 
+def test_a_short_record_is_never_lifted_above_its_own_mean():
+    evals = [_eval("strong", f"j{i}", 70.0) for i in range(5)] + [_eval("weak-once", "j0", 30.0)]
+    evals += [_eval("middling", f"j{i}", 40.0) for i in range(5)]
+    board = long_term_leaderboard(evals, k=5)
+    row = board.filter(pl.col("strategy_handle") == "weak-once").row(0, named=True)
+    assert row["credible_score"] == pytest.approx(30.0)
+    assert board["strategy_handle"].to_list() == ["strong", "middling", "weak-once"]
+
+
 def test_track_record_and_visibility():
     evals = [_eval("a", "j1", 60.0, eligible=True), _eval("a", "j2", 40.0, eligible=False, violations=2),
              _eval("a", "j3", NAN, eligible=False, violations=1), _eval("b", "j9", 99.0, visibility="private")]
