@@ -178,3 +178,9 @@ FROM public_leaderboard l
 LEFT JOIN public_scores s USING (strategy)
 GROUP BY ALL
 ORDER BY l.rank;
+
+-- name: jobs_and_outcomes
+-- Every verified job with how it ended (job_outcomes: complete | partial | failed; NULL while it runs).
+SELECT job_id, name, organization, visibility, timeframe, submitted_at, coalesce(outcome, 'running') AS outcome
+FROM jobs
+ORDER BY submitted_at DESC;

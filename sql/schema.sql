@@ -19,11 +19,11 @@ CREATE OR REPLACE VIEW strategy_runs AS SELECT * FROM read_parquet('{{root}}/tab
 -- contest_standings: a store-wide table published as numbered snapshots; the view shows the newest one.
 CREATE OR REPLACE VIEW contest_standings AS
     SELECT * EXCLUDE (filename) FROM read_parquet('{{root}}/tables/verified/contest_standings/*.parquet', union_by_name = true, filename = true)
-    WHERE filename = (SELECT max(file) FROM glob('{{root}}/tables/verified/contest_standings/*.parquet'));
+    QUALIFY filename = max(filename) OVER ();  -- one scan: the newest of the files this query read
 -- leaderboard: a store-wide table published as numbered snapshots; the view shows the newest one.
 CREATE OR REPLACE VIEW leaderboard AS
     SELECT * EXCLUDE (filename) FROM read_parquet('{{root}}/tables/verified/leaderboard/*.parquet', union_by_name = true, filename = true)
-    WHERE filename = (SELECT max(file) FROM glob('{{root}}/tables/verified/leaderboard/*.parquet'));
+    QUALIFY filename = max(filename) OVER ();  -- one scan: the newest of the files this query read
 CREATE OR REPLACE VIEW staged_market_bars AS SELECT * FROM read_parquet('{{root}}/tables/staged/market_bars/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW staged_fills AS SELECT * FROM read_parquet('{{root}}/tables/staged/fills/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW staged_equity AS SELECT * FROM read_parquet('{{root}}/tables/staged/equity/*.parquet', union_by_name = true);

@@ -74,7 +74,7 @@ def test_better_metrics_score_higher():
 
 def test_unscored_metrics_do_not_move_the_score():
     base = compute_bx_score(metrics(), None, V1)
-    other = compute_bx_score(metrics(net_pnl=-1e9, beta=7.0, psr=float("nan")), None, V1)
+    other = compute_bx_score(metrics(net_pnl=-1e9, beta=7.0, dsr=float("nan")), None, V1)
     assert other.to_json() == base.to_json()
 
 
