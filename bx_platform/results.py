@@ -97,10 +97,44 @@ def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
     return JobOutcome(status, room)
 
 
-def close_job(record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore) -> None:
-    """Record how a job ended, in the store (`job_outcomes`) and in the job store."""
+def close_job(record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore, failure: dict | None = None) -> None:
+    """Record how a job ended, in the store (`job_outcomes`) and in the job store; a failed job also gets
+    its result document, saying where and why it stopped (`failure`)."""
+    if outcome == "failed":
+        warehouse.write_result(record["job_id"], failure_document(record, failure or {}))
     warehouse.write("verified", "job_outcomes", record["job_id"], outcome_row(record, outcome))
     jobs.finish(record["job_id"], outcome)
+
+
+def step_failure(events) -> dict:
+    """The failure of a run from its step-failure events: the first failed step and its error's class."""
+    for event in events:
+        error = event.step_failure_data.error if event.step_failure_data else None
+        cause = error.cls_name if error else "error"
+        return {"stage": event.step_key, "reason": f"step {event.step_key} failed ({cause}); the run log has the details"}
+    return {}
+
+
+def failure_document(record: dict, failure: dict) -> dict:
+    """The result document of a job that stopped before it was scored (schema `bx-result-1`, status failed)."""
+    spec = record["spec"]
+    return json_ready(
+        {
+            "schema": RESULT_SCHEMA_VERSION,
+            "job_id": record["job_id"],
+            "organization": spec["organization"],
+            "visibility": spec["visibility"],
+            "submitted_at": record["submitted_at"],
+            "spec": spec,
+            "pinned": record["pinned"],
+            "status": "failed",
+            "failure": {
+                "stage": failure.get("stage", "run"),
+                "reason": failure.get("reason", "the run failed; its Dagster run log has the error"),
+                "failed_expectations": failure.get("failed_expectations", []),
+            },
+        }
+    )
 
 
 def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame:

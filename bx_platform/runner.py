@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bx_platform.defs.claims import CLAIMANT_TAG
 from bx_platform.instance import dagster_instance
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.jobs.submission import submit
 from bx_platform.market.archive import default_archive_dir
-from bx_platform.results import close_job
+from bx_platform.results import close_job, step_failure
 from bx_platform.warehouse.store import Warehouse
 
 # `bx run` exit codes (docs/conventions.md)
@@ -63,7 +64,7 @@ def run_job(spec: JobSpec, progress=print) -> RunOutcome:
         instance=instance,
         partition_key=job_id,
         raise_on_error=False,
-        tags={"bx/launched_by": CLAIMANT},
+        tags={CLAIMANT_TAG: CLAIMANT},
         # the run's full event log is in the instance; the terminal gets warnings and our progress lines
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
@@ -73,7 +74,8 @@ def run_job(spec: JobSpec, progress=print) -> RunOutcome:
     store = JobStore()
     stored = store.get(job_id)
     if not result.success and stored.status != "finished":
-        close_job(stored.record, "failed", warehouse, store)
+        failures = [e for e in result.all_events if e.is_step_failure]
+        close_job(stored.record, "failed", warehouse, store, step_failure(failures))
         stored = store.get(job_id)
     store.dispose()
     return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)

@@ -295,6 +295,9 @@ TAMPERINGS = {
     "extra metric": _set((*S0, "metrics", "all", "calmar"), 1.0),
     "extra spec field": _set(("spec", "priority"), 1),
     "extra score": _set((*S0, "scores", "alpha_score"), 1.0),
+    # a failed job's document has a failure and no scores; a scored one has no failure
+    "failed but scored": _set(("status",), "failed"),
+    "scored with a failure": _set(("failure",), {"stage": "run", "reason": "r", "failed_expectations": []}),
 }
 
 

@@ -9,6 +9,7 @@ import json
 import dagster as dg
 import polars as pl
 
+from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
 from bx_platform.evaluation.job_evaluation import evaluate_job
@@ -29,14 +30,17 @@ def _job(job_store: JobStoreResource, job_id: str) -> tuple[dict, JobSpec]:
     return stored.record, stored.spec
 
 
-def _settle(gate: GateResult, tables: list[str], job_id: str, store, job_store: JobStoreResource) -> dg.AssetCheckResult:
+def _settle(
+    check: str, gate: GateResult, tables: list[str], job_id: str, store, job_store: JobStoreResource
+) -> dg.AssetCheckResult:
     """Move the gated partitions to verified (pass) or quarantine (fail, and the job fails)."""
     zone = "verified" if gate.success else "quarantine"
     for table in tables:
         store.move(table, job_id, "staged", zone)
     if not gate.success:
         jobs = job_store.get()
-        close_job(jobs.get(job_id).record, "failed", store, jobs)
+        failure = {"stage": check, "reason": gate.summary(), "failed_expectations": gate.failures}
+        close_job(jobs.get(job_id).record, "failed", store, jobs, failure)
     return dg.AssetCheckResult(
         passed=gate.success,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -57,9 +61,16 @@ def market_data(
     staged zone. They become verified only when the quality gate passes."""
     record, spec = _job(job_store, context.partition_key)
     # A run launched from the UI claims its job here, so the sensor will not launch it again; a run that the
-    # sensor or `bx run` launched finds the job already claimed by its launcher.
-    if job_store.get().claim(context.partition_key, f"dagster-run:{context.run_id}"):
+    # sensor or `bx run` launched finds the job claimed by its launcher. Any other run stops: a job runs once.
+    jobs = job_store.get()
+    if jobs.claim(context.partition_key, run_claimant(context.run)):
         context.log.info(f"claimed {context.partition_key} for this run")
+    stored = jobs.get(context.partition_key)
+    if not owns_job(stored, context.run):
+        raise dg.Failure(
+            f"job {context.partition_key} is {stored.status} ({stored.outcome or stored.claimed_by}); "
+            "a job runs once, and this run does not own it"
+        )
     store = warehouse.get()
     if not store.exists("verified", "jobs", context.partition_key):  # written once: readers may have it open
         store.write("verified", "jobs", context.partition_key, job_row(record))
@@ -86,7 +97,7 @@ def market_data_quality_gate(
     store = warehouse.get()
     staged = store.read("staged", "market_bars", context.partition_key)
     gate = run_gate("market_bars", staged, market_bars_suite(), group_by="market")
-    return _settle(gate, ["market_bars"], context.partition_key, store, job_store)
+    return _settle("market_data_quality_gate", gate, ["market_bars"], context.partition_key, store, job_store)
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[market_data], kinds={"polars", "parquet"})
@@ -130,7 +141,7 @@ def execution_quality_gate(
         evaluated=equity_gate.evaluated + fills_gate.evaluated,
         failures=equity_gate.failures + fills_gate.failures,
     )
-    return _settle(gate, ["fills", "equity"], job_id, store, job_store)
+    return _settle("execution_quality_gate", gate, ["fills", "equity"], job_id, store, job_store)
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[execution_fills], kinds={"polars", "parquet"})

@@ -3,25 +3,33 @@
 
 import dagster as dg
 
+from bx_platform.defs.claims import CLAIMANT_TAG, owns_job
 from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import JobStoreResource, WarehouseResource
-from bx_platform.results import close_job
+from bx_platform.results import close_job, step_failure
 
 CLAIMANT = "sensor:submitted_jobs"
 
 
 @dg.sensor(job=benchmark_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING)
 def submitted_jobs(context: dg.SensorEvaluationContext, job_store: JobStoreResource) -> dg.SensorResult:
-    """Claim each job submitted with `bx submit`, add its partition and launch its run. The claim is atomic in
-    the job store and the run key is the job id, so a job is launched at most once whoever else runs it."""
+    """Claim each job submitted with `bx submit`, add its partition and launch its run.
+
+    The claim is atomic in the job store, so no other launcher takes the job. Jobs this sensor claimed that
+    have not finished are requested again on every tick: the run key is the job id, and Dagster launches at
+    most one run per run key of a sensor, so a job whose launch was lost (a tick that died after the claim)
+    is launched by the next tick and a launched job is never launched twice."""
     store = job_store.get()
     claimed = [job.job_id for job in store.pending() if store.claim(job.job_id, CLAIMANT)]
     for job_id in claimed:
         context.log.info(f"claimed {job_id}")
+    unfinished = store.claimed_unfinished(CLAIMANT)
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=job_id, partition_key=job_id) for job_id in claimed],
-        dynamic_partitions_requests=[benchmark_jobs.build_add_request(claimed)] if claimed else [],
+        run_requests=[
+            dg.RunRequest(run_key=job_id, partition_key=job_id, tags={CLAIMANT_TAG: CLAIMANT}) for job_id in unfinished
+        ],
+        dynamic_partitions_requests=[benchmark_jobs.build_add_request(unfinished)] if unfinished else [],
     )
 
 
@@ -32,5 +40,5 @@ def failed_benchmark_runs(
     """A run that failed marks its job failed (it is never retried; the run's logs say why)."""
     jobs = job_store.get()
     stored = jobs.get(context.dagster_run.tags.get("dagster/partition", ""))
-    if stored and stored.status != "finished":
-        close_job(stored.record, "failed", warehouse.get(), jobs)
+    if stored and owns_job(stored, context.dagster_run):  # not a run that was refused a job it did not own
+        close_job(stored.record, "failed", warehouse.get(), jobs, step_failure(context.get_step_failure_events()))

@@ -63,6 +63,7 @@ class StoredJob:
     record: dict[str, Any]
     status: str
     outcome: str | None
+    claimed_by: str | None = None
 
     @property
     def spec(self) -> JobSpec:
@@ -119,6 +120,16 @@ class JobStore:
         with self.engine.connect() as conn:
             return [_stored(row) for row in conn.execute(query).mappings()]
 
+    def claimed_unfinished(self, claimant: str) -> list[str]:
+        """Ids of jobs this claimant claimed that have not finished, oldest first."""
+        query = (
+            sa.select(jobs_table.c.job_id)
+            .where(jobs_table.c.status == CLAIMED, jobs_table.c.claimed_by == claimant)
+            .order_by(jobs_table.c.claimed_at, jobs_table.c.job_id)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def claim(self, job_id: str, claimant: str) -> bool:
         """Atomically move a job from submitted to claimed; True for exactly one caller."""
         with self.engine.begin() as conn:
@@ -170,7 +181,11 @@ class JobStore:
 
 def _stored(row) -> StoredJob:
     return StoredJob(
-        job_id=row["job_id"], record=json.loads(row["record_json"]), status=row["status"], outcome=row["outcome"]
+        job_id=row["job_id"],
+        record=json.loads(row["record_json"]),
+        status=row["status"],
+        outcome=row["outcome"],
+        claimed_by=row["claimed_by"],
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
+from bx_platform.defs.claims import CLAIMANT_TAG
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
 from bx_platform.jobs.spec import parse_spec
@@ -21,6 +22,7 @@ from bx_platform.market.archive import default_archive_dir
 from bx_platform.paths import REPO_ROOT
 
 BX = str(Path(sys.executable).parent / "bx")
+TEST_CLAIMANT = "test"
 
 SMALL_JOB = {
     "organization": "acme",
@@ -38,7 +40,7 @@ def materialize_job(spec_data: dict, store_url: str, warehouse_root: Path, insta
     spec = parse_spec(spec_data)
     store = JobStore(store_url)
     record, _ = submit(spec, store, archive_dir)
-    assert store.claim(record["job_id"], "test")
+    assert store.claim(record["job_id"], TEST_CLAIMANT)
     store.dispose()
     instance.add_dynamic_partitions(benchmark_jobs.name, [record["job_id"]])
     result = dg.materialize(
@@ -51,6 +53,7 @@ def materialize_job(spec_data: dict, store_url: str, warehouse_root: Path, insta
             "archive": ArchiveResource(path=str(archive_dir or default_archive_dir())),
         },
         raise_on_error=False,
+        tags={CLAIMANT_TAG: TEST_CLAIMANT},
     )
     return record["job_id"], result
 

@@ -7,15 +7,21 @@ import json
 import shutil
 from datetime import datetime, timezone
 
+import dagster as dg
 import polars as pl
+from jsonschema import Draft202012Validator
 from dagster import DagsterInstance
 
+from bx_platform.defs.assets import benchmark_assets, benchmark_checks
+from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
 from bx_platform.jobs.store import JobStore
+from bx_platform.paths import REPO_ROOT
 from bx_platform.market.archive import default_archive_dir, sha256_file
 from bx_platform.warehouse.store import Warehouse
 from bx_platform_tests.defs.helpers import SMALL_JOB, materialize_job
 
 DATASET = "coinbase/BTC-USD/1h.parquet"
+RESULT_SCHEMA = REPO_ROOT / "bx_platform" / "result_schema.json"
 
 
 def _archive_with_a_negative_close(tmp_path):
@@ -54,7 +60,11 @@ def test_failed_gate_quarantines_and_stops_the_job(bx_home, tmp_path):
     assert not warehouse.exists("staged", "market_bars", job_id)
     for table in ("fills", "equity", "metrics", "scores"):
         assert not any(warehouse.exists(zone, table, job_id) for zone in ("staged", "verified"))
-    assert warehouse.read_result(job_id) is None
+    document = warehouse.read_result(job_id)  # a failed job's result document says where and why it stopped
+    assert document["status"] == "failed" and "strategies" not in document
+    assert document["failure"]["stage"] == "market_data_quality_gate"
+    assert document["failure"]["failed_expectations"] == failed
+    Draft202012Validator(json.loads(RESULT_SCHEMA.read_text())).validate(document)
     materialized = {m.asset_key.path[0] for m in result.get_asset_materialization_events()}
     assert materialized == {"market_data"}
 
@@ -67,12 +77,22 @@ def test_failed_gate_quarantines_and_stops_the_job(bx_home, tmp_path):
     assert JobStore(store_url).get(job_id).outcome == "failed"
 
 
-def test_passing_gate_promotes_to_verified(bx_home, tmp_path):
+def test_passing_gate_promotes_to_verified_and_the_job_runs_once(bx_home, tmp_path):
     store_url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
     warehouse = Warehouse(bx_home / "warehouse")
     with DagsterInstance.ephemeral() as instance:
         job_id, result = materialize_job(SMALL_JOB, store_url, warehouse.root, instance)
-    assert result.success
+        document = warehouse.read_result(job_id)
+        # another run of the finished job (as from the UI) is refused and changes nothing
+        again = dg.materialize(
+            [*benchmark_assets, *benchmark_checks], partition_key=job_id, instance=instance, raise_on_error=False,
+            resources={"warehouse": WarehouseResource(root=str(warehouse.root)), "job_store": JobStoreResource(url=store_url),
+                       "archive": ArchiveResource(path=str(default_archive_dir()))},
+        )
+    assert result.success and not again.success
+    assert "a job runs once" in str(again.get_step_failure_events()[0].step_failure_data.error.message)
+    assert warehouse.read_result(job_id) == document
+    assert JobStore(store_url).get(job_id).outcome == document["status"]
     assert all(e.passed for e in result.get_asset_check_evaluations())
     for table in ("market_bars", "fills", "equity", "metrics", "scores"):
         assert warehouse.exists("verified", table, job_id)

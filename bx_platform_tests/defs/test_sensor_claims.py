@@ -1,0 +1,40 @@
+"""The submitted-jobs sensor, evaluated directly: it claims new jobs, and re-requests a job it claimed whose
+launch was lost (Dagster's run key then keeps it to one run); jobs other launchers claimed are left alone."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from bx_platform.defs.resources import JobStoreResource
+from bx_platform.defs.sensors import CLAIMANT, submitted_jobs
+from bx_platform.jobs.spec import parse_spec
+from bx_platform.jobs.store import JobStore
+from bx_platform.jobs.submission import submit
+from bx_platform_tests.defs.helpers import SMALL_JOB
+
+
+def _tick(url: str) -> dg.SensorResult:
+    with dg.DagsterInstance.ephemeral() as instance:
+        with dg.build_sensor_context(instance=instance, resources={"job_store": JobStoreResource(url=url)}) as context:
+            return submitted_jobs(context)
+
+
+def test_claims_new_jobs_and_relaunches_lost_launches_only(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(url)
+    new, _ = submit(parse_spec(SMALL_JOB), store)
+    lost, _ = submit(parse_spec({**SMALL_JOB, "name": "lost"}), store)
+    other, _ = submit(parse_spec({**SMALL_JOB, "name": "run by bx run"}), store)
+    assert store.claim(lost["job_id"], CLAIMANT)  # a tick claimed it, then died before launching
+    assert store.claim(other["job_id"], "bx run")
+
+    result = _tick(url)
+    requested = sorted(r.run_key for r in result.run_requests)
+    assert requested == sorted([new["job_id"], lost["job_id"]])
+    assert all(r.partition_key == r.run_key for r in result.run_requests)
+    assert store.get(new["job_id"]).claimed_by == CLAIMANT
+
+    store.finish(new["job_id"], "complete")
+    store.finish(lost["job_id"], "failed")
+    assert _tick(url).run_requests == []
+    store.dispose()
