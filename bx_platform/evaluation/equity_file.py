@@ -73,6 +73,8 @@ def read_equity_file(path) -> pl.DataFrame:
     """Read and validate an equity curve file; returns ``ts`` (Datetime us UTC), ``equity`` (Float64)."""
     p = Path(path)
     where = str(p)
+    if p.is_dir():
+        raise InputError(where, "is a folder, not a file")
     if not p.is_file():
         raise InputError(where, "file not found")
     try:
