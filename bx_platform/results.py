@@ -115,19 +115,26 @@ def step_failure(events) -> dict:
     return {}
 
 
+def _document_head(record: dict, status: str) -> dict:
+    """The fields every result document starts with: identity, visibility, the spec and what was pinned."""
+    spec = record["spec"]
+    return {
+        "schema": RESULT_SCHEMA_VERSION,
+        "job_id": record["job_id"],
+        "organization": spec["organization"],
+        "visibility": spec["visibility"],
+        "submitted_at": record["submitted_at"],
+        "spec": spec,
+        "pinned": record["pinned"],
+        "status": status,
+    }
+
+
 def failure_document(record: dict, failure: dict) -> dict:
     """The result document of a job that stopped before it was scored (schema `bx-result-1`, status failed)."""
-    spec = record["spec"]
     return json_ready(
         {
-            "schema": RESULT_SCHEMA_VERSION,
-            "job_id": record["job_id"],
-            "organization": spec["organization"],
-            "visibility": spec["visibility"],
-            "submitted_at": record["submitted_at"],
-            "spec": spec,
-            "pinned": record["pinned"],
-            "status": "failed",
+            **_document_head(record, "failed"),
             "failure": {
                 "stage": failure.get("stage", "run"),
                 "reason": failure.get("reason", "the run failed; its Dagster run log has the error"),
@@ -179,14 +186,7 @@ def result_document(record: dict, room: RoomScores, metrics: dict, context: dict
 
     return json_ready(
         {
-            "schema": RESULT_SCHEMA_VERSION,
-            "job_id": record["job_id"],
-            "organization": spec["organization"],
-            "visibility": spec["visibility"],
-            "submitted_at": record["submitted_at"],
-            "spec": spec,
-            "pinned": record["pinned"],
-            "status": status,
+            **_document_head(record, status),
             "market_context": context,
             "benchmark_hold": {
                 "strategy": BENCHMARK,

@@ -35,6 +35,14 @@ SMALL_JOB = {
 }
 
 
+def job_resources(store_url: str, warehouse_root: Path, archive_dir: Path | None = None) -> dict:
+    return {
+        "warehouse": WarehouseResource(root=str(warehouse_root)),
+        "job_store": JobStoreResource(url=store_url),
+        "archive": ArchiveResource(path=str(archive_dir or default_archive_dir())),
+    }
+
+
 def materialize_job(spec_data: dict, store_url: str, warehouse_root: Path, instance, archive_dir: Path | None = None):
     """Submit, claim and materialize one job partition; returns (job_id, ExecuteInProcessResult)."""
     spec = parse_spec(spec_data)
@@ -47,11 +55,7 @@ def materialize_job(spec_data: dict, store_url: str, warehouse_root: Path, insta
         [*benchmark_assets, *benchmark_checks],
         partition_key=record["job_id"],
         instance=instance,
-        resources={
-            "warehouse": WarehouseResource(root=str(warehouse_root)),
-            "job_store": JobStoreResource(url=store_url),
-            "archive": ArchiveResource(path=str(archive_dir or default_archive_dir())),
-        },
+        resources=job_resources(store_url, warehouse_root, archive_dir),
         raise_on_error=False,
         tags={CLAIMANT_TAG: TEST_CLAIMANT},
     )

@@ -13,12 +13,11 @@ from jsonschema import Draft202012Validator
 from dagster import DagsterInstance
 
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
-from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
 from bx_platform.jobs.store import JobStore
 from bx_platform.paths import REPO_ROOT
 from bx_platform.market.archive import default_archive_dir, sha256_file
 from bx_platform.warehouse.store import Warehouse
-from bx_platform_tests.defs.helpers import SMALL_JOB, materialize_job
+from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources, materialize_job
 
 DATASET = "coinbase/BTC-USD/1h.parquet"
 RESULT_SCHEMA = REPO_ROOT / "bx_platform" / "result_schema.json"
@@ -86,8 +85,7 @@ def test_passing_gate_promotes_to_verified_and_the_job_runs_once(bx_home, tmp_pa
         # another run of the finished job (as from the UI) is refused and changes nothing
         again = dg.materialize(
             [*benchmark_assets, *benchmark_checks], partition_key=job_id, instance=instance, raise_on_error=False,
-            resources={"warehouse": WarehouseResource(root=str(warehouse.root)), "job_store": JobStoreResource(url=store_url),
-                       "archive": ArchiveResource(path=str(default_archive_dir()))},
+            resources=job_resources(store_url, warehouse.root),
         )
     assert result.success and not again.success
     assert "a job runs once" in str(again.get_step_failure_events()[0].step_failure_data.error.message)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from bx_platform.defs.assets import benchmark_assets, benchmark_checks
+from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import JobStoreResource
 from bx_platform.defs.sensors import CLAIMANT, submitted_jobs
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
 from bx_platform.jobs.submission import submit
-from bx_platform_tests.defs.helpers import SMALL_JOB
+from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources
 
 
 def _tick(url: str) -> dg.SensorResult:
@@ -37,4 +39,22 @@ def test_claims_new_jobs_and_relaunches_lost_launches_only(tmp_path):
     store.finish(new["job_id"], "complete")
     store.finish(lost["job_id"], "failed")
     assert _tick(url).run_requests == []
+    store.dispose()
+
+
+def test_a_run_launched_by_hand_claims_its_job(bx_home, tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(url)
+    record, _ = submit(parse_spec(SMALL_JOB), store)
+    job_id = record["job_id"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
+        result = dg.materialize(  # no claimant tag: what the UI's Materialize launches
+            [*benchmark_assets, *benchmark_checks], partition_key=job_id, instance=instance,
+            resources=job_resources(url, bx_home / "warehouse"),
+        )
+    assert result.success
+    stored = store.get(job_id)
+    assert stored.claimed_by == f"dagster-run:{result.run_id}" and stored.status == "finished"
+    assert _tick(url).run_requests == []  # the sensor leaves it alone
     store.dispose()
