@@ -44,7 +44,7 @@ def test_two_runs_overlap_while_an_analyst_reads(tmp_path):
     database = init.stdout.strip()
 
     specs = []
-    for name, window in (("first", ("2018-01-01", "2019-01-01")), ("second", ("2019-01-01", "2019-10-01"))):
+    for name, window in (("first", ("2017-08-01", "2019-01-01")), ("second", ("2018-03-01", "2019-10-01"))):
         spec = tmp_path / f"{name}.yaml"
         spec.write_text(json.dumps({**SMALL_JOB, "name": name, "window": dict(zip(("start", "end"), window)),
                                     "strategies": ["bx/sma-trend", "bx/momentum", "bx/mean-reversion"]}))
