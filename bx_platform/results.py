@@ -11,7 +11,7 @@ import polars as pl
 
 from bx_platform.evaluation.context import market_context
 from bx_platform.evaluation.job_evaluation import WHOLE_WINDOW, job_periods_per_year, metrics_by_strategy, session_name
-from bx_platform.execution.battle_room import BENCHMARK
+from bx_platform.execution.battle_room import BENCHMARK, execution_params
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market.archive import find_dataset
@@ -82,7 +82,7 @@ def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
     inputs = {s: strategy_inputs(s, metrics, equity, fills, runs, spec.sessions) for s in spec.strategies}
     hold = strategy_inputs(BENCHMARK, metrics, equity, fills, runs, spec.sessions)
     room = score_room(
-        job_id, spec.organization, spec.contest, inputs, hold, spec.capital.initial,
+        job_id, spec.organization, inputs, hold, spec.capital.initial, execution_params(spec).max_gross_leverage,
         context[spec.markets[0].key], version,
     )
     status = "partial" if any(s.flags for s in room.strategies) else "complete"

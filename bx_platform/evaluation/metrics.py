@@ -104,12 +104,15 @@ def total_return(returns) -> float:
 
 def annual_return(returns, periods_per_year: float) -> float:
     """Compound annual growth rate over the number of return periods ``n``:
-    ``(1 + total_return) ** (ppy / n) - 1`` (empyrical ``annual_return``). NaN if empty."""
+    ``(1 + total_return) ** (ppy / n) - 1`` (empyrical ``annual_return``). NaN if empty, and NaN when the
+    equity ended below zero (no real growth rate; empyrical's NumPy power gives NaN there too)."""
     r = _as_array(returns)
     n = r.shape[0]
     if n == 0:
         return math.nan
     ending = float(np.multiply.reduce(r + 1.0))
+    if ending < 0.0:
+        return math.nan
     return ending ** (1.0 / (n / periods_per_year)) - 1.0
 
 

@@ -8,6 +8,7 @@ Rules (docs/conventions.md, "Execution"):
 - targets are clipped to the job's capital constraints (per-market cap, then gross and net leverage);
 - when the drawdown from the equity peak reaches the risk profile's halt level, the strategy is liquidated at
   the next open and trades no more (flagged `halted_drawdown`);
+- a target that is not a finite number counts as flat (flagged `non_finite_targets`);
 - equity is marked at each bar's close: cash + sum(quantity x close).
 """
 
@@ -73,7 +74,10 @@ def simulate(strategy: Strategy, bars: dict[str, pl.DataFrame], params: Executio
     started = time.perf_counter()
     decided = strategy.target_weights(bars)
     runtime_ms = (time.perf_counter() - started) * 1000.0
-    targets = clip_targets(np.column_stack([decided[k] for k in keys]), params)
+    decided_matrix = np.column_stack([np.asarray(decided[k], dtype=float) for k in keys])
+    # a target that is not a number is treated as flat, and the strategy is flagged for it
+    flags = [] if np.isfinite(decided_matrix).all() else ["non_finite_targets"]
+    targets = clip_targets(decided_matrix, params)
 
     n_bars, n_markets = closes.shape
     qty = np.zeros(n_markets)
@@ -110,7 +114,7 @@ def simulate(strategy: Strategy, bars: dict[str, pl.DataFrame], params: Executio
         strategy=strategy.handle,
         fills=fills_frame,
         equity=equity_frame,
-        flags=["halted_drawdown"] if halted else [],
+        flags=flags + (["halted_drawdown"] if halted else []),
         runtime_ms=runtime_ms,
     )
 

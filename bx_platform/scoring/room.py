@@ -20,6 +20,9 @@ from bx_platform.scoring.leaderboard import room_leaderboard
 from bx_platform.scoring.utility import beta_score, utility, utility_from_metrics
 
 BOOTSTRAP_RESAMPLES = 1000
+# Positions are not rebalanced on drift, so gross exposure may pass the cap by price moves alone; past this
+# share above the cap, the strategy has used more capital than its budget.
+BUDGET_DRIFT_TOLERANCE = 0.10
 
 
 @dataclass
@@ -64,7 +67,7 @@ def daily_series(equity: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def score_strategy(
     job_id: str, strategy: str, inputs: StrategyInputs, hold_utility: float, initial_capital: float,
-    context: dict, version: ScoreVersion,
+    max_gross_leverage: float, context: dict, version: ScoreVersion,
 ) -> StrategyScore:
     weights = version.utility_weights_obj()
     whole = utility_from_metrics(inputs.window, weights)
@@ -79,10 +82,16 @@ def score_strategy(
     n_days = daily_frame(inputs.equity).height
     capital = capital_score(per_session, low, inputs.window["dsr"], n_days, n0=version.capital.n0_days)
     beta = beta_score(whole, hold_utility)
+    peak_gross = float(inputs.equity["gross_exposure"].max())
     eligibility = evaluate_eligibility(
         inputs.window,
         per_session,
         p95_runtime_ms=inputs.runtime_ms,
+        budget_valid=peak_gross <= max_gross_leverage * (1.0 + BUDGET_DRIFT_TOLERANCE),
+        budget_reason=f"gross exposure reached {peak_gross:.4f}, more than {BUDGET_DRIFT_TOLERANCE:.0%} above the "
+        f"job's max gross leverage {max_gross_leverage:g}",
+        config_valid="non_finite_targets" not in inputs.flags,
+        config_reason="the strategy returned target weights that are not finite numbers (traded as flat)",
         extra_values={"utility": whole, "beta_score": beta, "capital_score": capital},
         thresholds=version.eligibility_thresholds(),
     )
@@ -100,14 +109,14 @@ def score_strategy(
 
 
 def score_room(
-    job_id: str, organization: str, contest: str | None, strategies: dict[str, StrategyInputs],
-    hold: StrategyInputs, initial_capital: float, context: dict, version: ScoreVersion,
+    job_id: str, organization: str, strategies: dict[str, StrategyInputs], hold: StrategyInputs,
+    initial_capital: float, max_gross_leverage: float, context: dict, version: ScoreVersion,
 ) -> RoomScores:
     """Score each strategy against the room's Benchmark Hold, then rank the room by beta score."""
     weights = version.utility_weights_obj()
     hold_utility = utility_from_metrics(hold.window, weights)
     scored = [
-        score_strategy(job_id, name, inputs, hold_utility, initial_capital, context, version)
+        score_strategy(job_id, name, inputs, hold_utility, initial_capital, max_gross_leverage, context, version)
         for name, inputs in strategies.items()
     ]
     ranks = room_leaderboard([{"job_id": job_id, "strategy_handle": s.strategy, "beta_score": s.beta_score} for s in scored])

@@ -74,3 +74,8 @@ def test_targets_are_clipped_to_the_capital_constraints():
     assert (np.abs(clipped).sum(axis=1) <= 1.0 + 1e-12).all()
     assert (np.abs(clipped.sum(axis=1)) <= 0.5 + 1e-12).all()
     assert clipped[2, 0] == 0.0
+
+
+def test_non_finite_targets_are_traded_as_flat_and_flagged(btc):
+    result = simulate(Scripted((float("nan"),)), btc, PARAMS)
+    assert result.flags == ["non_finite_targets"] and result.fills.height == 0
