@@ -161,6 +161,7 @@ def test_polars_series_input_accepted():
     assert M.sharpe_ratio(r, 252) == pytest.approx(ep.sharpe_ratio(r.to_numpy(), annualization=252), rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in scalar power:RuntimeWarning")
 def test_annual_return_of_a_wiped_out_curve_is_nan_like_empyrical():
     returns = np.array([0.5, -1.8, 0.1, 0.0, 0.0])  # equity went below zero; 252/5 is not a whole power
     assert math.isnan(M.annual_return(returns, 252.0))
