@@ -36,16 +36,24 @@ def _fmt(value) -> str:
 
 
 # -- commands ------------------------------------------------------------------------------------------
+def _in_file(path: str, error: InputError) -> InputError:
+    """Name the spec file in an admission error, as the spec's own validation errors do."""
+    return error if error.where.startswith(path) else InputError(f"{path}: {error.where}", error.problem)
+
+
 def cmd_submit(args) -> int:
     from bx_platform.jobs.spec import load_spec
     from bx_platform.runner import submit_job
 
     spec = load_spec(args.job)
-    record, created = submit_job(spec)
+    try:
+        record, created = submit_job(spec)
+    except InputError as error:
+        raise _in_file(args.job, error) from None
     print(record["job_id"])
     print(
-        f"{'submitted' if created else 'already submitted (unchanged)'}; the sensor launches it when the "
-        "Dagster daemon runs (`bx ui`)",
+        f"{'submitted' if created else 'already submitted (unchanged)'}; the sensor launches it while the "
+        "Dagster daemon runs (`bx daemon`, or `bx ui` which includes it); `bx result JOB_ID` shows it",
         file=sys.stderr,
     )
     return 0
@@ -55,7 +63,10 @@ def cmd_run(args) -> int:
     from bx_platform.jobs.spec import load_spec
     from bx_platform.runner import run_job
 
-    outcome = run_job(load_spec(args.job), progress=lambda line: print(line, file=sys.stderr))
+    try:
+        outcome = run_job(load_spec(args.job), progress=lambda line: print(line, file=sys.stderr))
+    except InputError as error:
+        raise _in_file(args.job, error) from None
     if outcome.result:
         _print_room(outcome.result)
     print(f"{outcome.job_id}: {outcome.status}")
@@ -63,6 +74,16 @@ def cmd_run(args) -> int:
 
 
 def _print_room(result: dict) -> None:
+    name = f" ({result['spec']['name']})" if result["spec"].get("name") else ""
+    if result["status"] == "failed":
+        failure = result["failure"]
+        print(f"Job {result['job_id']}{name} failed at {failure['stage']}: {failure['reason']}")
+        for expectation in failure["failed_expectations"]:
+            print(
+                f"  {expectation['expectation']} on {expectation['column']} ({expectation['group']}): "
+                f"{expectation['unexpected_count']} rows"
+            )
+        return
     rows = [
         {
             "rank": s["rank"],
@@ -73,6 +94,7 @@ def _print_room(result: dict) -> None:
             "total return": s["metrics"]["all"]["total_return"],
             "max drawdown": s["metrics"]["all"]["max_drawdown"],
             "sharpe": s["metrics"]["all"]["sharpe"],
+            "flags": ", ".join(s["flags"]),
             "eligible": "yes" if s["eligibility"]["eligible"] else "no: " + ", ".join(
                 g["gate"] for g in s["eligibility"]["failed"]
             ),
@@ -81,10 +103,12 @@ def _print_room(result: dict) -> None:
     ]
     hold = result["benchmark_hold"]
     title = (
-        f"Battle Room {result['job_id']} ({result['spec']['name'] or ''}) - Benchmark Hold utility "
+        f"Battle Room {result['job_id']}{name} - Benchmark Hold utility "
         f"{hold['utility']:.4f}, return {hold['metrics']['all']['total_return']:.4f}"
     )
-    _print_table(rows, list(rows[0]) if rows else [], title)
+    _print_table(rows, list(rows[0]), title)
+    if result["status"] == "partial":
+        print("  partial: some strategies were flagged (halted_drawdown = stopped by the job's risk profile)")
     for market, context in result["market_context"].items():
         print(
             f"  market context {market}: volatility {context['vol_regime']} ({context['realized_vol']:.2f} annualized), "
@@ -188,8 +212,9 @@ def cmd_metrics(args) -> int:
     equity = read_equity_file(args.equity)
     benchmark = read_equity_file(args.benchmark) if args.benchmark else None
     result = metrics_for_equity(equity, args.periods_per_year, benchmark)
+    result = {key: value + 0.0 if isinstance(value, float) else value for key, value in result.items()}  # no -0.0
     if args.json:
-        print(json.dumps(result, sort_keys=True, allow_nan=True))
+        print(json.dumps(result, sort_keys=True, allow_nan=False))
     else:
         _print_table([{"metric": k, "value": v} for k, v in result.items()], ["metric", "value"])
     return 0

@@ -112,3 +112,18 @@ def test_metrics_command_bad_file(tmp_path, capsys, content, problem):
     assert main(["metrics", "--equity", str(curve), "--periods-per-year", "365", "--json"]) == 2
     err = capsys.readouterr().err
     assert "bad.csv" in err and problem in err and "Traceback" not in err
+
+
+def test_run_of_a_job_that_fails_its_gate_reports_it_without_a_traceback(tmp_path):
+    from bx_platform_tests.defs.test_quality_gate import _archive_with_a_negative_close
+
+    archive = _archive_with_a_negative_close(tmp_path)
+    spec = tmp_path / "job.yaml"
+    spec.write_text(json.dumps(SMALL_JOB))
+    env = bx_env(tmp_path / "bx", BX_ARCHIVE_DIR=str(archive))
+    for _ in range(2):  # the second time, the job is already finished
+        done = subprocess.run([BX, "run", str(spec)], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+        assert done.returncode == 1, done.stderr
+        assert "failed at market_data_quality_gate" in done.stdout
+        assert "expect_column_values_to_be_between on close (coinbase:BTC/USD): 1 rows" in done.stdout
+        assert "Traceback" not in done.stdout + done.stderr

@@ -45,7 +45,8 @@ def admit(spec: JobSpec, archive_dir: Path | None = None) -> dict[str, str]:
             raise InputError(
                 "window",
                 f"{spec.window.start.isoformat()} to {spec.window.end.isoformat()} is outside the data for "
-                f"{market.key} at {spec.timeframe} ({start.isoformat()} to {end.isoformat()})",
+                f"{market.key} at {spec.timeframe} (its first bar opens {info.start.isoformat()}, its last bar opens "
+                f"{info.end.isoformat()})",
             )
         datasets[market.key] = archive.dataset_sha256(info, archive_dir)
         calendars.add(info.calendar)
@@ -56,7 +57,7 @@ def admit(spec: JobSpec, archive_dir: Path | None = None) -> dict[str, str]:
     if bars < needed:
         raise InputError(
             "window",
-            f"{bars} bars on the job's grid are too few for {spec.sessions} sessions; at least {needed} are needed "
+            f"{bars} bar{'' if bars == 1 else 's'} on the job's grid are too few for {spec.sessions} sessions; at least {needed} are needed "
             f"(a first bar, then {MIN_BARS_PER_SESSION} per session): widen the window or lower `sessions`",
         )
     return datasets

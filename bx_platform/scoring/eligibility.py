@@ -27,6 +27,8 @@ class EligibilityThresholds:
     max_drawdown: float = 0.35
     max_mean_daily_turnover: float = 0.25
     max_p95_runtime_ms: float = 10_000.0
+    # budget gate: peak gross exposure may pass the job's leverage cap by this share (drift, no rebalancing)
+    budget_drift_tolerance: float = 0.10
 
 
 @dataclass(frozen=True)

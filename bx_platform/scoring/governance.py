@@ -99,6 +99,7 @@ class EligibilitySpec(_Strict):
     max_drawdown: float = Field(gt=0)
     max_mean_daily_turnover: float = Field(gt=0)
     max_p95_runtime_ms: float = Field(gt=0)
+    budget_drift_tolerance: float = Field(ge=0)
 
 
 class CapitalSpec(_Strict):

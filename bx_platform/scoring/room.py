@@ -20,9 +20,6 @@ from bx_platform.scoring.leaderboard import room_leaderboard
 from bx_platform.scoring.utility import beta_score, utility, utility_from_metrics
 
 BOOTSTRAP_RESAMPLES = 1000
-# Positions are not rebalanced on drift, so gross exposure may pass the cap by price moves alone; past this
-# share above the cap, the strategy has used more capital than its budget.
-BUDGET_DRIFT_TOLERANCE = 0.10
 
 
 @dataclass
@@ -82,18 +79,21 @@ def score_strategy(
     n_days = daily_frame(inputs.equity).height
     capital = capital_score(per_session, low, inputs.window["dsr"], n_days, n0=version.capital.n0_days)
     beta = beta_score(whole, hold_utility)
+    # positions are not rebalanced on drift, so gross exposure may pass the cap by price moves alone; past the
+    # version's tolerance, the strategy has used more capital than its budget
+    thresholds = version.eligibility_thresholds()
     peak_gross = float(inputs.equity["gross_exposure"].max())
     eligibility = evaluate_eligibility(
         inputs.window,
         per_session,
         p95_runtime_ms=inputs.runtime_ms,
-        budget_valid=peak_gross <= max_gross_leverage * (1.0 + BUDGET_DRIFT_TOLERANCE),
-        budget_reason=f"gross exposure reached {peak_gross:.4f}, more than {BUDGET_DRIFT_TOLERANCE:.0%} above the "
-        f"job's max gross leverage {max_gross_leverage:g}",
+        budget_valid=peak_gross <= max_gross_leverage * (1.0 + thresholds.budget_drift_tolerance),
+        budget_reason=f"gross exposure reached {peak_gross:.4f}, more than {thresholds.budget_drift_tolerance:.0%} "
+        f"above the job's gross leverage cap {max_gross_leverage:g}",
         config_valid="non_finite_targets" not in inputs.flags,
         config_reason="the strategy returned target weights that are not finite numbers (traded as flat)",
         extra_values={"utility": whole, "beta_score": beta, "capital_score": capital},
-        thresholds=version.eligibility_thresholds(),
+        thresholds=thresholds,
     )
     return StrategyScore(
         strategy=strategy,
