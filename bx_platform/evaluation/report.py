@@ -184,18 +184,25 @@ def _recovery(ts_s: np.ndarray, eq: np.ndarray) -> tuple[float, float]:
 
 def _regime_sensitivity(ts: pl.Series, rets: np.ndarray, regimes: pl.DataFrame | None, ppy: float) -> float:
     """Mean over regime dimensions (vol_regime, trend_regime) of |mean bar return in label A − in label B|
-    × ppy (annualized arithmetic mean-return gap). A dimension counts only when both labels hold bars.
-    0.0 without regimes or when no dimension has both labels."""
+    × √ppy / std of all bar returns, each bar labelled with the regime known at its open: the gap between the regimes' annualized mean returns in units of the
+    strategy's own annualized volatility (a Sharpe-ratio gap), so the figure reads the same for a 5 %-vol FX
+    strategy and an 80 %-vol crypto one. A dimension counts only when both labels hold bars. 0.0 without
+    regimes, when no dimension has both labels, or for a flat curve."""
     if regimes is None or rets.shape[0] == 0:
         return 0.0
     dims = [c for c in ("vol_regime", "trend_regime") if c in regimes.columns]
-    frame = pl.DataFrame({"ts": ts, "_r": rets}).join(
-        regimes.select(["ts", *dims]).with_columns(pl.col("ts").cast(ts.dtype)), on="ts", how="left")
+    # a bar's regime is the one known when it opened: the labels of the bar before, since a label at ts is
+    # computed from closes up to ts and so from the very return it would be conditioning
+    known = regimes.select(["ts", *dims]).sort("ts").with_columns(pl.col(dims).shift(1), pl.col("ts").cast(ts.dtype))
+    frame = pl.DataFrame({"ts": ts, "_r": rets}).join(known, on="ts", how="left")
+    volatility = float(np.std(rets, ddof=1)) if rets.shape[0] > 1 else 0.0
+    if not volatility > 0.0:
+        return 0.0
     gaps = []
     for dim in dims:
         means = frame.filter(pl.col(dim).is_not_null()).group_by(dim).agg(pl.col("_r").mean())["_r"].to_numpy()
         if means.shape[0] >= 2:
-            gaps.append((float(means.max()) - float(means.min())) * ppy)
+            gaps.append((float(means.max()) - float(means.min())) * math.sqrt(ppy) / volatility)
     return float(np.mean(gaps)) if gaps else 0.0
 
 
