@@ -10,7 +10,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from bx_platform.evaluation.context import market_context
-from bx_platform.evaluation.job_evaluation import WHOLE_WINDOW, job_periods_per_year, metrics_by_strategy, session_name
+from bx_platform.evaluation.job_evaluation import (
+    WHOLE_WINDOW,
+    job_periods_per_year,
+    metrics_by_strategy,
+    principal_market,
+    scenario_metrics,
+)
 from bx_platform.execution.battle_room import BENCHMARK, execution_params
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
@@ -21,6 +27,7 @@ from bx_platform.scoring.leaderboard import long_term_leaderboard
 from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, score_room
 from bx_platform.versions import RESULT_SCHEMA_VERSION
 from bx_platform.warehouse.records import outcome_row
+from bx_platform.warehouse.schema import TABLES
 from bx_platform.warehouse.store import Warehouse
 
 
@@ -49,9 +56,10 @@ def json_ready(value):
 
 def strategy_inputs(strategy: str, metrics: dict, equity: pl.DataFrame, fills: pl.DataFrame, runs: dict, sessions: int) -> StrategyInputs:
     run = runs.get(strategy, {"flags": "", "runtime_ms": 0.0})
+    window, per_session = scenario_metrics(metrics[strategy], sessions)
     return StrategyInputs(
-        window=metrics[strategy][WHOLE_WINDOW],
-        sessions=[metrics[strategy][session_name(i)] for i in range(sessions)],
+        window=window,
+        sessions=per_session,
         equity=equity.filter(pl.col("strategy") == strategy).sort("ts"),
         fills=fills.filter(pl.col("strategy") == strategy).sort("ts"),
         runtime_ms=float(run["runtime_ms"]),
@@ -59,8 +67,7 @@ def strategy_inputs(strategy: str, metrics: dict, equity: pl.DataFrame, fills: p
     )
 
 
-def job_market_context(spec: JobSpec, bars: pl.DataFrame) -> dict[str, dict]:
-    ppy = job_periods_per_year(spec)
+def job_market_context(spec: JobSpec, bars: pl.DataFrame, ppy: float) -> dict[str, dict]:
     return {
         m.key: market_context(bars, ppy, asset_class=find_dataset(m.venue, m.symbol, spec.timeframe).asset_class, market=m.key)
         for m in spec.markets
@@ -78,17 +85,17 @@ def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
     equity = warehouse.read("verified", "equity", job_id)
     fills = warehouse.read("verified", "fills", job_id)
     runs = {r["strategy"]: r for r in warehouse.read("verified", "strategy_runs", job_id).to_dicts()}
-    context = job_market_context(spec, warehouse.read("verified", "market_bars", job_id))
+    ppy = job_periods_per_year(spec)
+    context = job_market_context(spec, warehouse.read("verified", "market_bars", job_id), ppy)
     inputs = {s: strategy_inputs(s, metrics, equity, fills, runs, spec.sessions) for s in spec.strategies}
     hold = strategy_inputs(BENCHMARK, metrics, equity, fills, runs, spec.sessions)
     room = score_room(
         job_id, spec.organization, inputs, hold, spec.capital.initial, execution_params(spec).max_gross_leverage,
-        context[spec.markets[0].key], version,
+        context[principal_market(spec)], version,
     )
     status = "partial" if any(s.flags for s in room.strategies) else "complete"
     warehouse.write("verified", "scores", job_id, _scores_frame(record, room, context))
     warehouse.write_result(job_id, result_document(record, room, metrics, context, status))
-    ppy = job_periods_per_year(spec)
     jobs.record_evaluations(
         job_id, spec.organization,
         {s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
@@ -181,8 +188,8 @@ def result_document(record: dict, room: RoomScores, metrics: dict, context: dict
     spec = record["spec"]
 
     def scenarios(strategy: str) -> dict:
-        per = metrics[strategy]
-        return {"all": per[WHOLE_WINDOW], "sessions": [per[session_name(i)] for i in range(spec["sessions"])]}
+        window, per_session = scenario_metrics(metrics[strategy], spec["sessions"])
+        return {"all": window, "sessions": per_session}
 
     return json_ready(
         {
@@ -230,18 +237,22 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
             (pl.col("flags").str.len_chars() > 0).cast(pl.Int64).alias("violations"),
         )
         version = load_score_version(current_version())
-        board = long_term_leaderboard(evaluations, k=version.leaderboard.credibility_k, public_only=True)
-        warehouse.write_snapshot("leaderboard", board.rename({"strategy_handle": "strategy"}))
+        board = long_term_leaderboard(evaluations, k=version.leaderboard.credibility_k, public_only=True).rename(
+            {"strategy_handle": "strategy"}
+        )
+        warehouse.write_snapshot("leaderboard", board)
         warehouse.write_snapshot("contest_standings", _contest_standings(warehouse, scores))
-    return board.rename({"strategy_handle": "strategy"})
+    return board
 
 
 def _contest_standings(warehouse: Warehouse, scores: pl.DataFrame) -> pl.DataFrame:
     """Duplicate-aware ContestScore over all public jobs of each contest (untagged jobs are left out)."""
     tagged = scores.filter((pl.col("visibility") == "public") & pl.col("contest").is_not_null()).sort("job_id", "strategy")
-    entries, owners = [], {}
+    entries, owners, equity = [], {}, {}
     for row in tagged.iter_rows(named=True):
-        curve = warehouse.read("verified", "equity", row["job_id"]).filter(pl.col("strategy") == row["strategy"]).sort("ts")
+        if row["job_id"] not in equity:  # one read per job, not per strategy
+            equity[row["job_id"]] = warehouse.read("verified", "equity", row["job_id"])
+        curve = equity[row["job_id"]].filter(pl.col("strategy") == row["strategy"]).sort("ts")
         entry_id = f"{row['job_id']}/{row['strategy']}"
         owners[entry_id] = row
         entries.append(
@@ -267,6 +278,5 @@ def _contest_standings(warehouse: Warehouse, scores: pl.DataFrame) -> pl.DataFra
             }
             for r in results
         ],
-        schema={"contest": pl.String, "job_id": pl.String, "organization": pl.String, "strategy": pl.String,
-                "cluster_id": pl.String, "cluster_size": pl.Int64, "cluster_rank": pl.Int64, "contest_score": pl.Float64},
+        schema=TABLES["contest_standings"],
     )

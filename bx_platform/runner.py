@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from bx_platform.defs.claims import CLAIMANT_TAG
 from bx_platform.instance import dagster_instance
 from bx_platform.jobs.spec import JobSpec
-from bx_platform.jobs.store import JobStore
+from bx_platform.jobs.store import FINISHED, JobStore
 from bx_platform.jobs.submission import submit
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.results import close_job, step_failure
 from bx_platform.warehouse.store import Warehouse
 
 # `bx run` exit codes (docs/conventions.md)
-EXIT_COMPLETE, EXIT_FAILED, EXIT_INVALID, EXIT_PARTIAL = 0, 1, 2, 3
+EXIT_COMPLETE, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3  # and 2, invalid input: the CLI's
 CLAIMANT = "bx run"
 
 
@@ -40,21 +40,25 @@ def submit_job(spec: JobSpec, store: JobStore | None = None) -> tuple[dict, bool
 
 def run_job(spec: JobSpec, progress=print) -> RunOutcome:
     """Register the job, claim it and materialize its partition in this process on the Dagster instance."""
+    store = JobStore()
+    try:
+        return _claim_and_run(spec, store, progress)
+    finally:
+        store.dispose()
+
+
+def _claim_and_run(spec: JobSpec, store: JobStore, progress) -> RunOutcome:
     from bx_platform.defs.definitions import defs
     from bx_platform.defs.partitions import benchmark_jobs
 
-    store = JobStore()
     record, created = submit(spec, store, default_archive_dir())
     job_id = record["job_id"]
     progress(f"{'submitted' if created else 'already submitted'}: {job_id}")
     warehouse = Warehouse().ensure()
     if not store.claim(job_id, CLAIMANT):
         stored = store.get(job_id)
-        store.dispose()
         progress(f"{job_id} was already claimed ({stored.status}); not launching it again")
-        status = stored.outcome or "already-claimed"
-        return RunOutcome(job_id, status, warehouse.read_result(job_id))
-    store.dispose()
+        return RunOutcome(job_id, stored.outcome or "already-claimed", warehouse.read_result(job_id))
 
     instance = dagster_instance()
     instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
@@ -72,13 +76,11 @@ def run_job(spec: JobSpec, progress=print) -> RunOutcome:
     for event in result.all_events:
         if event.is_step_success or event.is_step_failure or event.is_step_skipped:
             progress(f"  {event.step_key}: {event.event_type_value.replace('STEP_', '').lower()}")
-    store = JobStore()
     stored = store.get(job_id)
-    if not result.success and stored.status != "finished":
+    if not result.success and stored.status != FINISHED:
         failures = [e for e in result.all_events if e.is_step_failure]
         close_job(stored.record, "failed", warehouse, store, step_failure(failures))
         stored = store.get(job_id)
-    store.dispose()
     return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
 
 

@@ -7,7 +7,6 @@ scores -> leaderboard. Thin: every computation is in the domain packages. Data m
 import json
 
 import dagster as dg
-import polars as pl
 
 from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
@@ -15,6 +14,7 @@ from bx_platform.defs.resources import ArchiveResource, JobStoreResource, Wareho
 from bx_platform.evaluation.job_evaluation import evaluate_job
 from bx_platform.execution.battle_room import room_frames, run_records, run_room
 from bx_platform.jobs.spec import JobSpec
+from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.market.staging import bars_by_market, job_bars
 from bx_platform.results import close_job, publish_leaderboard, score_job
 from bx_platform.quality import GateResult, execution_suite, fills_suite, market_bars_suite, run_gate
@@ -23,10 +23,15 @@ from bx_platform.warehouse.records import job_row
 GROUP = "benchmark"
 
 
-def _job(job_store: JobStoreResource, job_id: str) -> tuple[dict, JobSpec]:
-    stored = job_store.get().get(job_id)
+def _stored(jobs: JobStore, job_id: str) -> StoredJob:
+    stored = jobs.get(job_id)
     if stored is None:
         raise dg.Failure(f"job {job_id} is not in the job store; submit it with `bx submit`")
+    return stored
+
+
+def _job(job_store: JobStoreResource, job_id: str) -> tuple[dict, JobSpec]:
+    stored = _stored(job_store.get(), job_id)
     return stored.record, stored.spec
 
 
@@ -59,18 +64,18 @@ def market_data(
 ) -> dg.MaterializeResult:
     """The job's market bars cut from the real archive (its markets and window on one grid), written to the
     staged zone. They become verified only when the quality gate passes."""
-    record, spec = _job(job_store, context.partition_key)
     # A run launched from the UI claims its job here, so the sensor will not launch it again; a run that the
     # sensor or `bx run` launched finds the job claimed by its launcher. Any other run stops: a job runs once.
     jobs = job_store.get()
     if jobs.claim(context.partition_key, run_claimant(context.run)):
         context.log.info(f"claimed {context.partition_key} for this run")
-    stored = jobs.get(context.partition_key)
+    stored = _stored(jobs, context.partition_key)
     if not owns_job(stored, context.run):
         raise dg.Failure(
             f"job {context.partition_key} is {stored.status} ({stored.outcome or stored.claimed_by}); "
             "a job runs once, and this run does not own it"
         )
+    record, spec = stored.record, stored.spec
     store = warehouse.get()
     if not store.exists("verified", "jobs", context.partition_key):  # written once: readers may have it open
         store.write("verified", "jobs", context.partition_key, job_row(record))

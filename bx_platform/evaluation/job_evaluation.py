@@ -25,6 +25,11 @@ def job_periods_per_year(spec: JobSpec) -> float:
     return periods_per_year(find_dataset(first.venue, first.symbol, spec.timeframe).calendar, spec.timeframe)
 
 
+def scenario_metrics(per_strategy: dict[str, dict[str, float]], sessions: int) -> tuple[dict, list[dict]]:
+    """One strategy's whole-window metrics and its per-session metrics in session order."""
+    return per_strategy[WHOLE_WINDOW], [per_strategy[session_name(i)] for i in range(sessions)]
+
+
 def principal_market(spec: JobSpec) -> str:
     """The market whose regimes label the bars: the first market of the spec."""
     return spec.markets[0].key
@@ -36,6 +41,7 @@ def evaluate_job(record: dict, bars: pl.DataFrame, fills: pl.DataFrame, equity: 
     params = execution_params(spec)
     regimes = label_regimes(bars, market=principal_market(spec))
     hold = equity.filter(pl.col("strategy") == BENCHMARK).sort("ts")
+    ppy = job_periods_per_year(spec)
     rows = []
     for strategy in [*spec.strategies, BENCHMARK]:
         curve = equity.filter(pl.col("strategy") == strategy).sort("ts")
@@ -44,7 +50,7 @@ def evaluate_job(record: dict, bars: pl.DataFrame, fills: pl.DataFrame, equity: 
             fills.filter(pl.col("strategy") == strategy).sort("ts"),
             hold,
             sessions=spec.sessions,
-            periods_per_year=job_periods_per_year(spec),
+            periods_per_year=ppy,
             max_gross_leverage=params.max_gross_leverage,
             n_trials=max(1, int(trials["n"])),
             sr_variance=float(trials["sharpe_variance"]),

@@ -11,7 +11,6 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -173,12 +172,6 @@ class JobStore:
             known = [float(s) for s in sharpes if s is not None]
         return submitted, known
 
-    def all_jobs(self) -> list[StoredJob]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(jobs_table).order_by(jobs_table.c.submitted_at)).mappings()
-            return [_stored(row) for row in rows]
-
-
 def _stored(row) -> StoredJob:
     return StoredJob(
         job_id=row["job_id"],
@@ -187,7 +180,3 @@ def _stored(row) -> StoredJob:
         outcome=row["outcome"],
         claimed_by=row["claimed_by"],
     )
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"

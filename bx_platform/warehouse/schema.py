@@ -111,6 +111,3 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "contest_score": pl.Float64,
     },
 }
-
-# Tables written per job partition that pass through a quality gate (staged -> verified | quarantine).
-GATED_TABLES = ("market_bars", "fills", "equity")

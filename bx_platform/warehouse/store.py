@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,10 +72,8 @@ class Warehouse:
 
     def write(self, zone: str, table: str, job_id: str, frame: pl.DataFrame) -> Path:
         """Write one job's partition of a table, cast to the table's schema, atomically."""
-        schema = TABLES[table]
-        frame = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
         target = self.partition_path(zone, table, job_id)
-        self._atomic_parquet(frame, target)
+        self._atomic_parquet(_conform(table, frame), target)
         return target
 
     def read(self, zone: str, table: str, job_id: str) -> pl.DataFrame:
@@ -123,19 +120,19 @@ class Warehouse:
         and would mix the old file's metadata with the new one's bytes): each version is a new file,
         `snapshot-<n>.parquet`, and the view reads the newest. Old versions are kept: deleting one could fail
         a query that has just listed it (compacting them is an offline maintenance task)."""
-        schema = TABLES[table]
-        frame = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
-        folder = self.table_dir("verified", table)
-        versions = sorted(folder.glob("snapshot-*.parquet"))
+        versions = self._snapshots(table)
         number = int(versions[-1].stem.split("-")[1]) + 1 if versions else 1
-        target = folder / f"snapshot-{number:012d}.parquet"
-        self._atomic_parquet(frame, target)
+        target = self.table_dir("verified", table) / f"snapshot-{number:012d}.parquet"
+        self._atomic_parquet(_conform(table, frame), target)
         return target
 
     def read_snapshot(self, table: str) -> pl.DataFrame:
-        folder = self.table_dir("verified", table)
-        versions = sorted(folder.glob("snapshot-*.parquet"))
-        return pl.read_parquet(versions[-1] if versions else folder / "_schema.parquet")
+        versions = self._snapshots(table)
+        return pl.read_parquet(versions[-1] if versions else self.table_dir("verified", table) / "_schema.parquet")
+
+    def _snapshots(self, table: str) -> list[Path]:
+        """The published versions of a whole-store table, oldest first."""
+        return sorted(self.table_dir("verified", table).glob("snapshot-*.parquet"))
 
     def read_verified(self, table: str) -> pl.DataFrame:
         """Every verified partition of a table (the schema file makes an empty table well-typed)."""
@@ -144,6 +141,7 @@ class Warehouse:
     def connect_readonly(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.duckdb_path), read_only=True)
 
-    def reset(self) -> None:
-        """Delete the whole store (tests and the demo's --fresh only)."""
-        shutil.rmtree(self.root, ignore_errors=True)
+
+def _conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The table's columns, in its order and types (sql/schema.sql reads them by name)."""
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in TABLES[table].items()])

@@ -7,7 +7,6 @@ import json
 import math
 
 import empyrical as ep
-import numpy as np
 import polars as pl
 import pytest
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-import polars as pl
 import pytest
 
 from bx_platform.execution.simulator import ExecutionParams, clip_targets, simulate

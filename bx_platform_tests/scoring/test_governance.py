@@ -9,7 +9,6 @@ from bx_platform.scoring import governance
 from bx_platform.scoring.bx_score import compute_bx_score
 from bx_platform.scoring.governance import (
     CONTRACT_KEYS,
-    REGISTRY_PATH,
     VERSIONS_DIR,
     ScoreVersionError,
     ScoreVersionTamperedError,

@@ -3,7 +3,6 @@ past the job's capital budget; a strategy that returns non-numbers fails its con
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import numpy as np
