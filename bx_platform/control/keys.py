@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bx_platform.control.capabilities import Capabilities, KeyIdentity
-from bx_platform.control.store import warn_once, api_keys, key_capabilities, organizations, utcnow
+from bx_platform.control.store import api_keys, key_capabilities, organizations, utcnow, warn_once
 from bx_platform.errors import InputError
 
 # The job spec's own pattern for organization names, so every organization can submit jobs.

@@ -25,7 +25,7 @@ from bx_platform.errors import InputError
 GRANT, HOLD, RELEASE, USAGE = "grant", "hold", "release", "usage"
 
 # Rates in microcredits; one credit is about one CPU-second of the reference machine (docs/api.md).
-JOB_BASE_UCR = 5_000_000  # staging, gates, scoring, storing and orchestration of one job
+JOB_BASE_UCR = 7_000_000  # staging, gates, scoring, storing and orchestration of one job
 MARKET_BAR_UCR = 20  # reading and gating one bar of one market
 BAR_STEP_UCR = 20  # simulating one bar of one market for one strategy, and its metrics
 DECISION_UCR = 50  # one strategy decision (one call covering all the job's markets)

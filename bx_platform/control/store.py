@@ -205,13 +205,26 @@ def create_control_engine(url: str) -> sa.Engine:
     return engine
 
 
-def upgrade_database(engine: sa.Engine, revision: str = "head") -> None:
-    """Run the shipped Alembic migrations up to `revision` on this engine's database."""
-    from alembic import command
+def _alembic_config():
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision the shipped migrations define."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def upgrade_database(engine: sa.Engine, revision: str = "head") -> None:
+    """Run the shipped Alembic migrations up to `revision` on this engine's database."""
+    from alembic import command
+
+    config = _alembic_config()
     # Serialized, so processes opening a fresh database at the same time migrate it once.
     with write_transaction(engine) as connection:
         if engine.dialect.name == "postgresql":

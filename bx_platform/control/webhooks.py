@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bx_platform.control.keys import require_organization
-from bx_platform.control.store import warn_once, webhook_attempts, webhook_endpoints, webhook_outbox, utcnow
+from bx_platform.control.store import utcnow, warn_once, webhook_attempts, webhook_endpoints, webhook_outbox
 from bx_platform.errors import InputError
 from bx_platform.jobs.spec import canonical_json
 

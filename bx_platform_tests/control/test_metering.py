@@ -40,8 +40,8 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 def test_the_quote_is_the_documented_formula():
     quote = quote_job(spec_for("acme"))  # 240 hourly bars, 1 market, 1 strategy, 4 sessions
     assert (quote.bars, quote.market_bars, quote.bar_steps, quote.decisions) == (240, 240, 240, 240)
-    # 5 credits base + 20 ucr x 240 market-bars + 20 ucr x 240 bar-steps + 50 ucr x 240 decisions + 10000 ucr x 4
-    assert quote.millicredits == -(-(5_000_000 + 20 * 240 + 20 * 240 + 50 * 240 + 10_000 * 4) // 1000) == 5062
+    # 7 credits base + 20 ucr x 240 market-bars + 20 ucr x 240 bar-steps + 50 ucr x 240 decisions + 10000 ucr x 4
+    assert quote.millicredits == -(-(7_000_000 + 20 * 240 + 20 * 240 + 50 * 240 + 10_000 * 4) // 1000) == 7062
 
 
 def test_the_quote_reads_the_decision_cadence_when_the_spec_has_one():
@@ -69,7 +69,7 @@ def test_the_quote_is_the_same_in_another_process():
 def test_the_quote_grows_with_every_quantity_of_work(markets, strategies, bars, sessions, scenarios, every):
     quote = quote_credits(markets, strategies, bars, sessions, scenarios, every)
     assert quote == quote_credits(markets, strategies, bars, sessions, scenarios, every)
-    assert quote.millicredits >= 5000
+    assert quote.millicredits >= 7000
     for more in (
         quote_credits(markets + 1, strategies, bars, sessions, scenarios, every),
         quote_credits(markets, strategies + 1, bars, sessions, scenarios, every),
@@ -91,7 +91,7 @@ def test_admission_holds_the_quote_and_closing_charges_the_usage(engine, acme):
 
     usage = record_usage(engine, spec.job_id, cpu_seconds=3.25, bar_steps=120, at=T0 + timedelta(minutes=5))
     assert usage.quoted_millicredits == quote.millicredits
-    assert 5000 < usage.charged_millicredits < quote.millicredits  # half the bar-steps: the base and half the rest
+    assert 7000 < usage.charged_millicredits < quote.millicredits  # half the bar-steps: the base and half the rest
     assert record_usage(engine, spec.job_id, cpu_seconds=99, bar_steps=240) == usage  # closing is idempotent
     assert balance(engine, "acme") == 1_000_000 - usage.charged_millicredits
     assert record_usage(engine, "job-never-admitted", 1.0, 10) is None
@@ -107,13 +107,13 @@ def test_admission_holds_the_quote_and_closing_charges_the_usage(engine, acme):
 
 def test_an_organization_over_budget_is_refused_with_the_quote_and_the_balance(engine):
     create_organization(engine, "small")
-    grant_credits(engine, "small", 5.0)
+    grant_credits(engine, "small", 7.0)
     identity = authenticate(engine, create_key(engine, "small")[1])
     spec = spec_for("small")
     refusal = admit_submission(engine, identity, spec, now=T0)
     assert isinstance(refusal, Refusal)
     assert (refusal.status, refusal.reason) == (403, "budget_exceeded")
-    assert refusal.context["quote"]["credits"] == quote_job(spec).credits and refusal.context["balance"] == 5.0
+    assert refusal.context["quote"]["credits"] == quote_job(spec).credits and refusal.context["balance"] == 7.0
     with engine.connect() as conn:  # nothing held, nothing counted
         assert conn.execute(sa.select(sa.func.count()).select_from(rate_events)).scalar_one() == 0
         assert conn.execute(sa.select(usage_ledger.c.kind)).scalars().all() == ["grant"]

@@ -9,17 +9,9 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.config import Config
 
 from bx_platform.control import store
-from bx_platform.control.store import MIGRATIONS_DIR, VERSION_TABLE, create_control_engine, metadata, open_engine
-
-
-def _head() -> str:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+from bx_platform.control.store import VERSION_TABLE, create_control_engine, head_revision, metadata, open_engine
 
 
 def test_migrations_upgrade_an_empty_database_to_head(control_url):
@@ -27,10 +19,10 @@ def test_migrations_upgrade_an_empty_database_to_head(control_url):
     assert sa.inspect(engine).get_table_names() == []
     assert store.current_revision(engine) is None
     store.upgrade_database(engine)
-    assert store.current_revision(engine) == _head()
+    assert store.current_revision(engine) == head_revision()
     assert set(sa.inspect(engine).get_table_names()) == set(metadata.tables) | {VERSION_TABLE}
     store.upgrade_database(engine)  # a second upgrade is a no-op
-    assert store.current_revision(engine) == _head()
+    assert store.current_revision(engine) == head_revision()
     engine.dispose()
 
 
@@ -72,4 +64,4 @@ def test_instants_come_back_as_utc_on_both_backends(engine):
 
 def test_open_engine_migrates(tmp_path):
     engine = open_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
-    assert store.current_revision(engine) == _head()
+    assert store.current_revision(engine) == head_revision()
