@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bx_platform.control.cli import add_control_commands
 from bx_platform.errors import InputError
 from bx_platform.jobs.store import STATES
 from bx_platform.paths import REPO_ROOT, bx_home
@@ -346,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     daemon = sub.add_parser("daemon", help="run only the Dagster daemon (the sensor that launches submitted jobs)")
     daemon.set_defaults(func=cmd_daemon)
+    add_control_commands(sub)
     return parser
 
 
