@@ -17,7 +17,8 @@ from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.market.staging import bars_by_market, job_bars
 from bx_platform.results import close_job, publish_leaderboard, score_job
-from bx_platform.quality import GateResult, execution_suite, fills_suite, market_bars_suite, run_gate
+from bx_platform.market.archive import find_dataset
+from bx_platform.quality import GateResult, execution_suite, fills_suite, market_gate, run_gate
 from bx_platform.warehouse.records import job_row
 
 GROUP = "benchmark"
@@ -94,14 +95,18 @@ def market_data(
 
 @dg.asset_check(asset=market_data, blocking=True, partitions_def=benchmark_jobs)
 def market_data_quality_gate(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource,
+    archive: ArchiveResource,
 ) -> dg.AssetCheckResult:
-    """great-expectations suite on every market's staged bars: non-null, positive prices, high >= close >= low,
-    unique strictly increasing timestamps. Pass: the bars move to verified. Fail: they move to quarantine and
-    the job fails; nothing downstream runs."""
+    """great-expectations suite on every market's staged bars: non-null, high >= close >= low, unique strictly
+    increasing timestamps, and plausible for its asset class (finite prices in the class's range, bounded
+    moves from bar to bar). Pass: the bars move to verified. Fail: they move to quarantine and the job fails;
+    nothing downstream runs."""
     store = warehouse.get()
     staged = store.read("staged", "market_bars", context.partition_key)
-    gate = run_gate("market_bars", staged, market_bars_suite(), group_by="market")
+    spec = _stored(job_store.get(), context.partition_key).spec
+    classes = {m.key: find_dataset(m.venue, m.symbol, spec.timeframe, archive.dir).asset_class for m in spec.markets}
+    gate = market_gate(staged, classes)
     return _settle("market_data_quality_gate", gate, ["market_bars"], context.partition_key, store, job_store)
 
 
