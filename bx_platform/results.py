@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from bx_platform.errors import StoredDataError
 from bx_platform.evaluation.context import market_context
 from bx_platform.evaluation.job_evaluation import (
     WHOLE_WINDOW,
@@ -75,7 +76,9 @@ def job_market_context(spec: JobSpec, bars: pl.DataFrame, ppy: float) -> dict[st
 
 
 def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
-    """Score the job from its verified tables; write scores, the result document, and close the job."""
+    """Score the job from its verified tables; write scores and the result document. The job is closed once
+    its scores are on the boards (`close_job` with the outcome's status), so a board that cannot be rebuilt
+    fails the job instead of leaving it reported complete or partial."""
     job_id = record["job_id"]
     spec = JobSpec.model_validate(record["spec"])
     version = load_score_version(record["pinned"]["scoring_version"])
@@ -100,7 +103,6 @@ def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
         job_id, spec.organization,
         {s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
     )
-    close_job(record, status, warehouse, jobs)
     return JobOutcome(status, room)
 
 
@@ -114,12 +116,25 @@ def close_job(record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore, 
 
 
 def step_failure(events) -> dict:
-    """The failure of a run from its step-failure events: the first failed step and its error's class."""
+    """The failure of a run from its step-failure events: the first failed step and its error's class, or,
+    when a stored file could not be read, the file and what is wrong with it."""
     for event in events:
         error = event.step_failure_data.error if event.step_failure_data else None
+        stored = _stored_data_error(error)
+        if stored:
+            return {"stage": event.step_key, "reason": f"step {event.step_key} failed: {stored}"}
         cause = error.cls_name if error else "error"
         return {"stage": event.step_key, "reason": f"step {event.step_key} failed ({cause}); the run log has the details"}
     return {}
+
+
+def _stored_data_error(error) -> str | None:
+    """The message of a StoredDataError in a step's error chain (Dagster wraps the step's own error)."""
+    while error is not None:
+        if error.cls_name == StoredDataError.__name__:
+            return error.message.strip().removeprefix(f"{StoredDataError.__module__}.{StoredDataError.__name__}: ")
+        error = error.cause
+    return None
 
 
 def _document_head(record: dict, status: str) -> dict:

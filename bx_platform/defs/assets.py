@@ -194,10 +194,17 @@ def scores(
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[scores], kinds={"parquet"})
-def leaderboard(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def leaderboard(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource
+) -> dg.MaterializeResult:
     """The long-term public leaderboard over all jobs, rebuilt from every verified score when a job finishes.
-    The rebuild holds the store's leaderboard lock, so jobs finishing together never lose an update."""
-    board = publish_leaderboard(warehouse.get())
+    The rebuild holds the store's leaderboard lock, so jobs finishing together never lose an update. The job
+    ends here, with the status of its result document: a board that cannot be rebuilt (a stored partition
+    unreadable) fails the job, naming the file."""
+    store = warehouse.get()
+    board = publish_leaderboard(store)
+    jobs = job_store.get()
+    close_job(_stored(jobs, context.partition_key).record, store.read_result(context.partition_key)["status"], store, jobs)
     return dg.MaterializeResult(
         metadata={"strategies": board.height, "top": json.dumps(board.head(3).to_dicts(), default=str)}
     )

@@ -4,41 +4,24 @@ its staged bars sit in quarantine and the check result names the failing expecta
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timezone
 
 import dagster as dg
-import polars as pl
 from jsonschema import Draft202012Validator
 from dagster import DagsterInstance
 
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
 from bx_platform.jobs.store import JobStore
 from bx_platform.paths import REPO_ROOT
-from bx_platform.market.archive import default_archive_dir, sha256_file
 from bx_platform.warehouse.store import Warehouse
-from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources, materialize_job
+from bx_platform_tests.defs.helpers import COINBASE_BTC_1H, SMALL_JOB, doctored_archive, job_resources, materialize_job
 
-DATASET = "coinbase/BTC-USD/1h.parquet"
 RESULT_SCHEMA = REPO_ROOT / "bx_platform" / "result_schema.json"
 
 
 def _archive_with_a_negative_close(tmp_path):
     """A copy of the archive where one bar inside the job's window has a negative close."""
-    archive = tmp_path / "archive"
-    (archive / "coinbase" / "BTC-USD").mkdir(parents=True)
-    shutil.copy(default_archive_dir() / "manifest.json", archive / "manifest.json")
-    bars = pl.read_parquet(default_archive_dir() / DATASET)
-    bad_bar = datetime(2018, 2, 1, 12, tzinfo=timezone.utc)
-    bars.with_columns(
-        close=pl.when(pl.col("ts") == bad_bar).then(-1.0).otherwise(pl.col("close"))
-    ).write_parquet(archive / DATASET)
-    manifest = json.loads((archive / "manifest.json").read_text())
-    for entry in manifest["datasets"].values():
-        if entry["path"] == DATASET:
-            entry["sha256"] = sha256_file(archive / DATASET)
-    (archive / "manifest.json").write_text(json.dumps(manifest))
-    return archive
+    return doctored_archive(tmp_path, COINBASE_BTC_1H, {datetime(2018, 2, 1, 12, tzinfo=timezone.utc): -1.0})
 
 
 def test_failed_gate_quarantines_and_stops_the_job(bx_home, tmp_path):
