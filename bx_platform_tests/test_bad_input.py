@@ -73,6 +73,9 @@ def _nothing_stored(home) -> None:
         ("{" + '"a": {' * 5_000 + "}" * 5_001, "job.yaml: nested deeper than"),
         ('{"organization": "acme", "capital": {"initial": Infinity}}', "job.yaml: Infinity is not a number a spec may hold"),
         (GOOD_YAML.replace("start: 2018-01-01", "start: '0001-01-01T00:00:00+05:00'"), "job.yaml: window.start: date out of range"),
+        (GOOD_YAML.replace("start: 2018-01-01", "start: 2018-13-45"), "job.yaml: a value cannot be read (month must be in 1..12)"),
+        (GOOD_YAML + f"capital: {{initial: {'9' * 5000}}}\n", "job.yaml: a value cannot be read (Exceeds the limit (4300 digits)"),
+        ('{"capital": {"initial": ' + "9" * 5000 + "}}", "job.yaml: a value cannot be read (Exceeds the limit (4300 digits)"),
     ],
 )
 @pytest.mark.parametrize("command", ["submit", "run"])
@@ -208,25 +211,30 @@ def test_an_absurd_price_is_quarantined_and_never_reaches_the_boards(bx_home, tm
 
 
 def test_a_corrupt_partition_fails_the_job_that_reads_it_naming_the_file(tmp_path):
-    env = bx_env(tmp_path / "bx")
-    first, second = tmp_path / "first.json", tmp_path / "second.json"
-    first.write_text(json.dumps({**SMALL_JOB, "contest": "league"}))
-    second.write_text(json.dumps({**SMALL_JOB, "name": "another", "contest": "league"}))
-    code, _, first_id = _bx_run(first, env)
-    assert code in (0, 3)
-    warehouse = Warehouse(tmp_path / "bx" / "warehouse")
-    corrupt = warehouse.partition_path("verified", "equity", first_id)
-    data = corrupt.read_bytes()
-    corrupt.write_bytes(data[: len(data) // 2])  # a torn write, or a disk that lost the tail
-    standings = sorted(warehouse.table_dir("verified", "contest_standings").glob("snapshot-*"))
+    """An earlier job of the same contest whose equity partition was torn: the next job's leaderboard step
+    reads it for the contest standings, so that job fails, naming the file (it was reported `partial`)."""
+    from bx_platform.warehouse.schema import TABLES
 
-    code, out, second_id = _bx_run(second, env)
-    assert code == 1
-    assert f"failed at leaderboard: step leaderboard failed: {corrupt}: not a readable Parquet file" in out
-    assert JobStore(f"sqlite:///{tmp_path / 'bx' / 'jobs.sqlite'}").get(second_id).outcome == "failed"
-    document = warehouse.read_result(second_id)
+    warehouse = Warehouse(tmp_path / "bx" / "warehouse").ensure()
+    earlier = {column: None for column in TABLES["scores"]} | {
+        "job_id": "job-earlier", "organization": "acme", "visibility": "public", "contest": "league",
+        "strategy": "bx/sma-trend", "scoring_version": "bx-score-v1", "rank": 1, "beta_score": 1.0,
+    }
+    warehouse.write("verified", "scores", "job-earlier", pl.DataFrame([earlier], schema=TABLES["scores"]))
+    corrupt = warehouse.partition_path("verified", "equity", "job-earlier")
+    corrupt.write_bytes(b"PAR1" + b"\0" * 100)  # a torn write, or a disk that lost the tail
+    spec = tmp_path / "job.json"
+    spec.write_text(json.dumps({**SMALL_JOB, "contest": "league"}))
+
+    done = subprocess.run([BX, "run", str(spec)], env=bx_env(tmp_path / "bx"), capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert f"failed at leaderboard: step leaderboard failed: {corrupt}: not a readable Parquet file" in done.stdout
+    job_id = done.stdout.strip().splitlines()[-1].split(":")[0]
+    assert JobStore(f"sqlite:///{tmp_path / 'bx' / 'jobs.sqlite'}").get(job_id).outcome == "failed"
+    document = warehouse.read_result(job_id)
     assert document["status"] == "failed" and str(corrupt) in document["failure"]["reason"]
-    assert sorted(warehouse.table_dir("verified", "contest_standings").glob("snapshot-*")) == standings
+    assert warehouse.read_snapshot("contest_standings").height == 0
 
 
 def test_a_corrupt_board_snapshot_is_named_to_its_reader(bx_home, capsys):

@@ -94,6 +94,8 @@ def load_document(data: bytes, source: str) -> Any:
         raise InputError(source, f"malformed YAML: {exc}".replace("\n", " ")) from None
     except RecursionError:
         raise InputError(source, f"nested deeper than {MAX_NESTING} levels") from None
+    except ValueError as exc:  # a scalar the parser cannot build: a 13th month, an integer of 5,000 digits
+        raise InputError(source, f"a value cannot be read ({str(exc).split(';')[0]})") from None
 
 
 class _Refused(Exception):
@@ -124,6 +126,10 @@ _FLOAT_WITH_EXPONENT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]
 class SpecLoader(yaml.SafeLoader):
     """PyYAML's safe loader, stricter: duplicated keys, anchors and aliases, deep nesting are refused."""
 
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
             event = self.peek_event()
@@ -131,7 +137,7 @@ class SpecLoader(yaml.SafeLoader):
                 None, None, f"anchors and aliases (&{event.anchor}, *{event.anchor}) are not allowed in a job spec",
                 event.start_mark,
             )
-        self._depth = getattr(self, "_depth", 0) + 1
+        self._depth += 1
         try:
             if self._depth > MAX_NESTING:
                 raise RecursionError
