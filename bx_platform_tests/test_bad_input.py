@@ -21,6 +21,7 @@ from bx_platform.cli import main
 from bx_platform.jobs.spec_input import MAX_SPEC_BYTES, read_at_most
 from bx_platform.jobs.store import JobStore
 from bx_platform.paths import REPO_ROOT
+from bx_platform.results import publish_leaderboard
 from bx_platform.warehouse.store import Warehouse
 from bx_platform.market.plausibility import MOVE
 from bx_platform_tests.defs.helpers import BX, COINBASE_BTC_1H, SMALL_JOB, bx_env, doctored_archive, materialize_job
@@ -234,6 +235,12 @@ def test_a_corrupt_partition_fails_the_job_that_reads_it_naming_the_file(tmp_pat
     assert JobStore(f"sqlite:///{tmp_path / 'bx' / 'jobs.sqlite'}").get(job_id).outcome == "failed"
     document = warehouse.read_result(job_id)
     assert document["status"] == "failed" and str(corrupt) in document["failure"]["reason"]
+    assert warehouse.read_snapshot("contest_standings").height == 0
+
+    # once the torn file is repaired (here: the earlier job removed), the failed job is on no board
+    corrupt.unlink()
+    warehouse.partition_path("verified", "scores", "job-earlier").unlink()
+    assert publish_leaderboard(warehouse).height == 0 and warehouse.read_verified("scores")["job_id"].to_list() == [job_id] * 2
     assert warehouse.read_snapshot("contest_standings").height == 0
 
 
