@@ -74,6 +74,7 @@ def _nothing_stored(home) -> None:
         ("{" + '"a": {' * 5_000 + "}" * 5_001, "job.yaml: nested deeper than"),
         ('{"organization": "acme", "capital": {"initial": Infinity}}', "job.yaml: Infinity is not a number a spec may hold"),
         (GOOD_YAML.replace("start: 2018-01-01", "start: '0001-01-01T00:00:00+05:00'"), "job.yaml: window.start: date out of range"),
+        (GOOD_YAML.replace("start: 2018-01-01", "start: 20180101"), "job.yaml: window.start: must be a date or an ISO 8601 time, not a number"),
         (GOOD_YAML.replace("start: 2018-01-01", "start: 2018-13-45"), "job.yaml: a value cannot be read (month must be in 1..12)"),
         (GOOD_YAML + f"capital: {{initial: {'9' * 5000}}}\n", "job.yaml: a value cannot be read (Exceeds the limit (4300 digits)"),
         ('{"capital": {"initial": ' + "9" * 5000 + "}}", "job.yaml: a value cannot be read (Exceeds the limit (4300 digits)"),

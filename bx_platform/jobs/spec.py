@@ -79,6 +79,8 @@ class Window(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _utc(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)):  # pydantic would read it as Unix seconds: 20180101 is 1970-08-22
+            raise ValueError("must be a date or an ISO 8601 time, not a number")
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
         if isinstance(value, datetime) and value.tzinfo is None:
