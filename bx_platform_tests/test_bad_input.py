@@ -69,6 +69,7 @@ def _nothing_stored(home) -> None:
         (GOOD_YAML + 'name: "red \\e[31m text"\n', "job.yaml: name: String should match pattern"),
         (GOOD_YAML.replace("BTC/USD", "B" * 500), "job.yaml: markets.0.symbol: String should have at most 40 characters"),
         (GOOD_YAML.replace("[bx/sma-trend]", "[" + ", ".join(f"x/{i}" for i in range(40)) + "]"), "job.yaml: strategies: List should have at most 32 items"),
+        (json.dumps({**SMALL_JOB, "k" * 60_000: 1}), f"job.yaml: {'k' * 79}…: Extra inputs are not permitted\n"),
         (GOOD_YAML + "name: &label a\ncontest: *label\n", "anchors and aliases (&label, *label) are not allowed"),
         ("[" * 10_000 + "]" * 10_000, "job.yaml: nested deeper than 32 levels"),
         ("{" + '"a": {' * 5_000 + "}" * 5_001, "job.yaml: nested deeper than"),

@@ -15,9 +15,9 @@ from bx_platform.evaluation.job_evaluation import evaluate_job
 from bx_platform.execution.battle_room import room_frames, run_records, run_room
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
+from bx_platform.market.archive import find_dataset
 from bx_platform.market.staging import bars_by_market, job_bars
 from bx_platform.results import close_job, publish_leaderboard, score_job
-from bx_platform.market.archive import find_dataset
 from bx_platform.quality import GateResult, execution_suite, fills_suite, market_gate, run_gate
 from bx_platform.warehouse.records import job_row
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bx_platform.errors import InputError
-from bx_platform.jobs.spec_input import load_document, read_spec_file
+from bx_platform.jobs.spec_input import load_document, read_spec_file, shortened
 
 SCHEMA_VERSION = "1"
 TIMEFRAME_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
@@ -171,7 +171,7 @@ def canonical_json(value: Any) -> str:
 
 
 def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "spec"
+    return shortened(".".join(str(part) for part in loc)) or "spec"
 
 
 def parse_spec(data: Any, source: str = "spec") -> JobSpec:

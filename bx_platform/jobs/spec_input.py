@@ -37,6 +37,8 @@ def read_spec_file(path: str | Path) -> bytes:
         raise InputError(where, "no such file") from None
     except OSError as exc:
         raise InputError(where, f"cannot open: {exc.strerror}") from None
+    except ValueError as exc:  # a path no file can have (an embedded NUL byte)
+        raise InputError(where, f"cannot open: {exc}") from None
     try:
         info = os.fstat(fd)  # of the opened file, so it cannot be swapped between the check and the read
         if not stat.S_ISREG(info.st_mode):
@@ -69,6 +71,11 @@ def _file_kind(mode: int) -> str:
     return next((name for test, name in kinds.items() if test(mode)), "not a plain file")
 
 
+def shortened(name: str, limit: int = 80) -> str:
+    """A field name as an error shows it: an unknown key may be as long as the spec itself."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
 def _too_large(size: str) -> str:
     return f"too large ({size}); a job spec is at most {MAX_SPEC_BYTES:,} bytes"
 
@@ -89,7 +96,7 @@ def load_document(data: bytes, source: str) -> Any:
                 pass  # a YAML flow mapping also starts with "{"
         return yaml.load(text, Loader=SpecLoader)  # noqa: S506 (SpecLoader is a SafeLoader)
     except _Refused as exc:
-        raise InputError(f"{source}: {exc.key}" if exc.key is not None else source, exc.problem) from None
+        raise InputError(f"{source}: {shortened(str(exc.key))}" if exc.key is not None else source, exc.problem) from None
     except yaml.YAMLError as exc:
         raise InputError(source, f"malformed YAML: {exc}".replace("\n", " ")) from None
     except RecursionError:
