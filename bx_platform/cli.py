@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from bx_platform.control.cli import add_control_commands
-from bx_platform.errors import InputError
+from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
 from bx_platform.paths import REPO_ROOT, bx_home
 
-EXIT_INVALID = 2
+EXIT_FAILED, EXIT_INVALID = 1, 2
 DEMO_JOBS = REPO_ROOT / "data" / "jobs"
 
 
@@ -45,9 +45,10 @@ def _in_file(path: str, error: InputError) -> InputError:
 
 def cmd_submit(args) -> int:
     from bx_platform.jobs.spec import load_spec
+
+    spec = load_spec(args.job)  # before Dagster is imported: a bad spec costs no more than its reading
     from bx_platform.pipeline.admission import submit_job
 
-    spec = load_spec(args.job)
     try:
         record, created = submit_job(spec)
     except InputError as error:
@@ -63,10 +64,12 @@ def cmd_submit(args) -> int:
 
 def cmd_run(args) -> int:
     from bx_platform.jobs.spec import load_spec
+
+    spec = load_spec(args.job)  # before Dagster is imported: a bad spec costs no more than its reading
     from bx_platform.defs.runner import run_job
 
     try:
-        outcome = run_job(load_spec(args.job), progress=lambda line: print(line, file=sys.stderr))
+        outcome = run_job(spec, progress=lambda line: print(line, file=sys.stderr))
     except InputError as error:
         raise _in_file(args.job, error) from None
     if outcome.result:
@@ -148,10 +151,9 @@ def cmd_demo(args) -> int:
 
 
 def _leaderboard_rows(warehouse) -> tuple[list[dict], list[str]]:
-    with warehouse.connect_readonly() as conn:
-        cursor = conn.execute("SELECT * FROM public_leaderboard ORDER BY rank")
-        columns = [c[0] for c in cursor.description]
-        return [dict(zip(columns, row)) for row in cursor.fetchall()], columns
+    """The newest published board, read from its Parquet snapshot: no DuckDB file, so no lock to wait for."""
+    board = warehouse.read_snapshot("leaderboard").sort("rank")
+    return board.to_dicts(), board.columns
 
 
 def _print_leaderboard(warehouse) -> None:
@@ -209,7 +211,7 @@ def cmd_jobs(args) -> int:
 def cmd_leaderboard(args) -> int:
     from bx_platform.warehouse.store import Warehouse
 
-    warehouse = Warehouse().ensure()
+    warehouse = Warehouse()  # a reader: creates nothing, opens no DuckDB file
     if args.json:
         rows, _ = _leaderboard_rows(warehouse)
         print(json.dumps(rows, indent=2, default=str))
@@ -383,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except StoredDataError as exc:
+        print(f"error: a stored file cannot be read: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader went away (`bx jobs --json | head`): not an error of ours

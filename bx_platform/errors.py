@@ -1,4 +1,5 @@
-"""Errors that are the user's to fix: the CLI prints them without a traceback and exits 2."""
+"""Errors a user sees: their own mistakes (InputError, exit 2) and stored files that cannot be read (exit 1),
+both printed by the CLI as one line naming the field or file, never a traceback."""
 
 
 class InputError(Exception):
@@ -7,4 +8,14 @@ class InputError(Exception):
     def __init__(self, where: str, problem: str):
         super().__init__(f"{where}: {problem}")
         self.where = where
+        self.problem = problem
+
+
+class StoredDataError(Exception):
+    """A file the platform stored cannot be read (corrupt, truncated, missing). Not the user's mistake: the job
+    or command that read it fails, and `path` names the file."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
         self.problem = problem

@@ -10,11 +10,12 @@ import dagster as dg
 
 from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
-from bx_platform.defs.quality import GateResult, execution_suite, fills_suite, market_bars_suite, run_gate
+from bx_platform.defs.quality import GateResult, execution_suite, fills_suite, market_gate, run_gate
 from bx_platform.defs.resources import ArchiveResource, ControlPlaneResource, JobStoreResource, WarehouseResource
 from bx_platform.execution.battle_room import room_frames, run_records, run_room
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
+from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.records import job_row
@@ -105,14 +106,17 @@ def market_data(
 @dg.asset_check(asset=market_data, blocking=True, partitions_def=benchmark_jobs)
 def market_data_quality_gate(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource,
-    control: ControlPlaneResource,
+    archive: ArchiveResource, control: ControlPlaneResource,
 ) -> dg.AssetCheckResult:
-    """great-expectations suite on every market's staged bars: non-null, positive prices, high >= close >= low,
-    unique strictly increasing timestamps. Pass: the bars move to verified. Fail: they move to quarantine and
-    the job fails; nothing downstream runs."""
+    """great-expectations suite on every market's staged bars: non-null, high >= close >= low, unique strictly
+    increasing timestamps, and plausible for its asset class (finite prices in the class's range, bounded
+    moves from bar to bar). Pass: the bars move to verified. Fail: they move to quarantine and the job fails;
+    nothing downstream runs."""
     store = warehouse.get()
     staged = store.read("staged", "market_bars", context.partition_key)
-    gate = run_gate("market_bars", staged, market_bars_suite(), group_by="market")
+    spec = _stored(job_store.get(), context.partition_key).spec
+    classes = {m.key: find_dataset(m.venue, m.symbol, spec.timeframe, archive.dir).asset_class for m in spec.markets}
+    gate = market_gate(staged, classes)
     return _settle("market_data_quality_gate", gate, ["market_bars"], context.partition_key, store, job_store, control)
 
 
@@ -182,8 +186,7 @@ def verified_metrics(
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[verified_metrics], kinds={"polars", "parquet"})
 def scores(
-    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource,
-    control: ControlPlaneResource,
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Utility, beta score against the Benchmark Hold, BX Score with its per-group breakdown, CapitalScore,
     ContestScore, eligibility and rank in the room; and the job's result document."""
@@ -193,7 +196,6 @@ def scores(
     jobs = job_store.get()
     scored = score_job(record, load_job_tables(job_id, store))
     publish_scores(record, scored, store, jobs)
-    finish_job(record, scored.status, store, jobs, control.get())
     return dg.MaterializeResult(
         metadata={
             "outcome": scored.status,
@@ -204,10 +206,19 @@ def scores(
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[scores], kinds={"parquet"})
-def leaderboard(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def leaderboard(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource,
+    control: ControlPlaneResource,
+) -> dg.MaterializeResult:
     """The long-term public leaderboard over all jobs, rebuilt from every verified score when a job finishes.
-    The rebuild holds the store's leaderboard lock, so jobs finishing together never lose an update."""
-    board = publish_leaderboard(warehouse.get())
+    The rebuild holds the store's leaderboard lock, so jobs finishing together never lose an update. The job
+    ends here, with the status of its result document: a board that cannot be rebuilt (a stored partition
+    unreadable) fails the job, naming the file."""
+    store = warehouse.get()
+    board = publish_leaderboard(store)
+    jobs = job_store.get()
+    record = _stored(jobs, context.partition_key).record
+    finish_job(record, store.read_result(context.partition_key)["status"], store, jobs, control.get())
     return dg.MaterializeResult(
         metadata={"strategies": board.height, "top": json.dumps(board.head(3).to_dicts(), default=str)}
     )

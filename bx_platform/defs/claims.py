@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from bx_platform.errors import StoredDataError
 from bx_platform.jobs.store import StoredJob
 from bx_platform.pipeline.lifecycle import owned_by
 
@@ -21,9 +22,22 @@ def owns_job(stored: StoredJob, run: dg.DagsterRun) -> bool:
 
 
 def step_failure(events) -> dict:
-    """The failure of a run from its step-failure events: the first failed step and its error's class."""
+    """The failure of a run from its step-failure events: the first failed step and its error's class, or,
+    when a stored file could not be read, the file and what is wrong with it."""
     for event in events:
         error = event.step_failure_data.error if event.step_failure_data else None
+        stored = _stored_data_error(error)
+        if stored:
+            return {"stage": event.step_key, "reason": f"step {event.step_key} failed: {stored}"}
         cause = error.cls_name if error else "error"
         return {"stage": event.step_key, "reason": f"step {event.step_key} failed ({cause}); the run log has the details"}
     return {}
+
+
+def _stored_data_error(error) -> str | None:
+    """The message of a StoredDataError in a step's error chain (Dagster wraps the step's own error)."""
+    while error is not None:
+        if error.cls_name == StoredDataError.__name__:
+            return error.message.strip().removeprefix(f"{StoredDataError.__module__}.{StoredDataError.__name__}: ")
+        error = error.cause
+    return None

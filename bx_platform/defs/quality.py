@@ -13,6 +13,8 @@ import great_expectations as gx
 import polars as pl
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from bx_platform.market.plausibility import MOVE, PRICE_COLUMNS, bounds_for, with_moves
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -32,16 +34,20 @@ class GateResult:
         return f"{self.gate}: failed " + "; ".join(parts)
 
 
-def market_bars_suite() -> list:
-    """Expectations on staged market bars, per market (the frame holds one market)."""
+def market_bars_suite(asset_class: str) -> list:
+    """Expectations on staged market bars of one asset class, per market (the frame holds one market and its
+    moves, `with_moves`): complete, ordered, consistent, and plausible for the class (market/plausibility.py:
+    finite prices in the class's range, bounded moves from the previous close, finite volume)."""
+    bounds = bounds_for(asset_class)
     e = gx.expectations
     suite = [e.ExpectTableRowCountToBeBetween(min_value=2)]
-    for column in ("ts", "open", "high", "low", "close", "volume"):
+    for column in ("ts", *PRICE_COLUMNS, "volume"):
         suite.append(e.ExpectColumnValuesToNotBeNull(column=column))
-    for column in ("open", "high", "low", "close"):
-        suite.append(e.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True))
+    for column in PRICE_COLUMNS:
+        suite.append(e.ExpectColumnValuesToBeBetween(column=column, min_value=bounds.min_price, max_value=bounds.max_price))
     suite += [
-        e.ExpectColumnValuesToBeBetween(column="volume", min_value=0),
+        e.ExpectColumnValuesToBeBetween(column="volume", min_value=0, max_value=bounds.max_volume),
+        e.ExpectColumnValuesToBeBetween(column=MOVE, min_value=0, max_value=bounds.max_move),
         e.ExpectColumnValuesToBeUnique(column="ts"),
         e.ExpectColumnValuesToBeIncreasing(column="ts", strictly=True),
         e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="high", column_B="low", or_equal=True),
@@ -49,6 +55,29 @@ def market_bars_suite() -> list:
         e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="close", column_B="low", or_equal=True),
     ]
     return suite
+
+
+def market_gate(bars: pl.DataFrame, asset_classes: dict[str, str]) -> GateResult:
+    """The market gate on a job's staged bars: each market against the suite of its asset class
+    (`asset_classes`: market key -> class)."""
+    moved = with_moves(bars)
+    results = [
+        run_gate("market_bars", moved.filter(pl.col("market").is_in(markets)), market_bars_suite(asset_class), group_by="market")
+        for asset_class, markets in _markets_by_class(asset_classes).items()
+    ]
+    return GateResult(
+        gate="market_bars",
+        success=all(r.success for r in results),
+        evaluated=sum(r.evaluated for r in results),
+        failures=[f for r in results for f in r.failures],
+    )
+
+
+def _markets_by_class(asset_classes: dict[str, str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for market, asset_class in asset_classes.items():
+        grouped.setdefault(asset_class, []).append(market)
+    return grouped
 
 
 def execution_suite() -> list:

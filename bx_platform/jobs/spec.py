@@ -11,12 +11,12 @@ import hashlib
 import json
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bx_platform.errors import InputError
+from bx_platform.jobs.spec_input import load_document, read_spec_file, shortened
 
 SCHEMA_VERSION = "1"
 TIMEFRAME_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
@@ -41,12 +41,29 @@ RISK_PROFILES: dict[str, RiskProfile] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: no float field of a spec may be infinite or NaN
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def finite_number(**bounds: Any) -> Any:
+    """A numeric field: an int or a float, never a bool or a numeric string, always finite."""
+    return Field(strict=True, allow_inf_nan=False, **bounds)
+
+
+# Sane bounds on what a spec may hold (docs/conventions.md): checked before anything is stored, so SQLite and
+# PostgreSQL refuse the same specs with the same message.
+MIN_CAPITAL, MAX_CAPITAL = 100.0, 1e12
+MAX_MARKETS, MAX_STRATEGIES = 20, 32
+WINDOW_EARLIEST, WINDOW_LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc)
+# printable text: no control characters (they would rewrite a terminal or a log line)
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+Text = Annotated[str, Field(strict=True, min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+Handle = Annotated[str, Field(strict=True, min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]
 
 
 class Market(_Strict):
-    venue: str = Field(min_length=1)
-    symbol: str = Field(min_length=1)
+    venue: str = Field(strict=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    symbol: str = Field(strict=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./:-]*$")
 
     @property
     def key(self) -> str:
@@ -62,6 +79,8 @@ class Window(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _utc(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)):  # pydantic would read it as Unix seconds: 20180101 is 1970-08-22
+            raise ValueError("must be a date or an ISO 8601 time, not a number")
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
         if isinstance(value, datetime) and value.tzinfo is None:
@@ -71,9 +90,13 @@ class Window(_Strict):
     @field_validator("start", "end")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+        try:
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError("date out of range") from None
+        if not WINDOW_EARLIEST <= value <= WINDOW_LATEST:
+            raise ValueError(f"must lie between {WINDOW_EARLIEST.date()} and {WINDOW_LATEST.date()}")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> "Window":
@@ -83,33 +106,33 @@ class Window(_Strict):
 
 
 class Capital(_Strict):
-    initial: float = Field(default=100_000.0, gt=0)
-    quote_currency: str = "USD"
-    max_gross_leverage: float = Field(default=1.0, gt=0, le=10)
-    max_net_leverage: float = Field(default=1.0, gt=0, le=10)
-    max_position_per_market: float = Field(default=1.0, gt=0, le=10, description="fraction of equity")
+    initial: float = finite_number(default=100_000.0, ge=MIN_CAPITAL, le=MAX_CAPITAL)
+    quote_currency: str = Field(default="USD", strict=True, pattern=r"^[A-Z][A-Z0-9]{1,9}$")
+    max_gross_leverage: float = finite_number(default=1.0, gt=0, le=10)
+    max_net_leverage: float = finite_number(default=1.0, gt=0, le=10)
+    max_position_per_market: float = finite_number(default=1.0, gt=0, le=10, description="fraction of equity")
 
 
 class Costs(_Strict):
-    fee_bps: float = Field(default=10.0, ge=0, le=1000)
-    slippage_bps: float = Field(default=0.0, ge=0, le=1000)
+    fee_bps: float = finite_number(default=10.0, ge=0, le=1000)
+    slippage_bps: float = finite_number(default=0.0, ge=0, le=1000)
 
 
 class JobSpec(_Strict):
     schema_version: Literal["1"] = SCHEMA_VERSION
-    organization: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    name: str | None = None
-    markets: list[Market] = Field(min_length=1)
+    organization: str = Field(strict=True, min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: Text | None = None
+    markets: list[Market] = Field(min_length=1, max_length=MAX_MARKETS)
     window: Window
     timeframe: Literal["1m", "5m", "15m", "1h", "4h", "1d"] = "1h"
     capital: Capital = Capital()
     costs: Costs = Costs()
     risk_profile: Literal["conservative", "balanced", "aggressive"] = "balanced"
-    strategies: list[str] = Field(min_length=1)
+    strategies: list[Handle] = Field(min_length=1, max_length=MAX_STRATEGIES)
     visibility: Literal["public", "private"] = "public"
-    scoring_version: str = "bx-score-v1"
-    sessions: int = Field(default=4, ge=1, le=52, description="battle sessions = scenarios")
-    contest: str | None = None
+    scoring_version: str = Field(default="bx-score-v1", strict=True, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    sessions: int = finite_number(default=4, ge=1, le=52, description="battle sessions = scenarios")
+    contest: Annotated[Text, Field(max_length=64)] | None = None
 
     @field_validator("strategies")
     @classmethod
@@ -148,7 +171,7 @@ def canonical_json(value: Any) -> str:
 
 
 def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "spec"
+    return shortened(".".join(str(part) for part in loc)) or "spec"
 
 
 def parse_spec(data: Any, source: str = "spec") -> JobSpec:
@@ -163,17 +186,12 @@ def parse_spec(data: Any, source: str = "spec") -> JobSpec:
         raise InputError(f"{source}: {_field_path(first['loc'])}", message) from None
 
 
+def parse_spec_bytes(data: bytes, source: str) -> JobSpec:
+    """A job spec from untrusted bytes (a file's or a request body's), JSON or YAML, within the limits of
+    docs/conventions.md; InputError names the source and the field."""
+    return parse_spec(load_document(data, source), source=source)
+
+
 def load_spec(path: str | Path) -> JobSpec:
-    """Read a YAML job spec file."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(str(path), "no such file") from None
-    except (IsADirectoryError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"malformed YAML: {exc}".replace("\n", " ")) from None
-    return parse_spec(data, source=str(path))
+    """Read a job spec file (YAML or JSON)."""
+    return parse_spec_bytes(read_spec_file(path), source=str(path))

@@ -252,7 +252,9 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
     Holds the store's leaderboard lock across read and write: two jobs finishing together serialize here,
     and the later one reads the earlier one's scores, so no update is lost."""
     with warehouse.exclusive("leaderboard"):
-        scores = warehouse.read_verified("scores")
+        # a job that failed after its scoring step (a board it could not rebuild) is on no board
+        failed = warehouse.read_verified("job_outcomes").filter(pl.col("outcome") == "failed").select("job_id")
+        scores = warehouse.read_verified("scores").join(failed, on="job_id", how="anti")
         evaluations = scores.select(
             pl.col("strategy").alias("strategy_handle"), "job_id", "bx_score", "eligible", "visibility",
             (pl.col("flags").str.len_chars() > 0).cast(pl.Int64).alias("violations"),

@@ -19,6 +19,7 @@ from typing import Iterator
 import duckdb
 import polars as pl
 
+from bx_platform.errors import StoredDataError
 from bx_platform.paths import REPO_ROOT, warehouse_dir
 from bx_platform.warehouse.schema import TABLES
 
@@ -83,7 +84,7 @@ class Warehouse:
         return target
 
     def read(self, zone: str, table: str, job_id: str) -> pl.DataFrame:
-        return pl.read_parquet(self.partition_path(zone, table, job_id))
+        return _read_parquet(self.partition_path(zone, table, job_id))
 
     def exists(self, zone: str, table: str, job_id: str) -> bool:
         return self.partition_path(zone, table, job_id).exists()
@@ -106,7 +107,12 @@ class Warehouse:
 
     def read_result(self, job_id: str) -> dict | None:
         path = self.results / f"{job_id}.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise StoredDataError(str(path), f"unreadable result document ({exc})") from None
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
@@ -133,8 +139,10 @@ class Warehouse:
         return target
 
     def read_snapshot(self, table: str) -> pl.DataFrame:
+        """The newest published version of a whole-store table, read from its Parquet file: no DuckDB, so no
+        lock, whoever holds the DuckDB file. Empty (with the table's columns) before the first publication."""
         versions = self._snapshots(table)
-        return pl.read_parquet(versions[-1] if versions else self.table_dir("verified", table) / "_schema.parquet")
+        return _read_parquet(versions[-1]) if versions else pl.DataFrame(schema=TABLES[table])
 
     def _snapshots(self, table: str) -> list[Path]:
         """The published versions of a whole-store table, oldest first."""
@@ -142,7 +150,13 @@ class Warehouse:
 
     def read_verified(self, table: str) -> pl.DataFrame:
         """Every verified partition of a table (the schema file makes an empty table well-typed)."""
-        return pl.read_parquet(self.table_dir("verified", table) / "*.parquet")
+        folder = self.table_dir("verified", table)
+        try:
+            return pl.read_parquet(folder / "*.parquet")
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            for path in sorted(folder.glob("*.parquet")):  # name the file at fault
+                _read_parquet(path)
+            raise StoredDataError(str(folder), f"its partitions cannot be read together ({_first_line(exc)})") from None
 
     def connect_readonly(self) -> duckdb.DuckDBPyConnection:
         """The internal operator store: views over every verified partition, private ones included."""
@@ -171,6 +185,19 @@ class Warehouse:
             with self.exclusive("leaderboard"):
                 self.publish_public_store()
         return duckdb.connect(str(self.public_path), read_only=True, config={"enable_external_access": False})
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except FileNotFoundError:
+        raise StoredDataError(str(path), "missing") from None
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise StoredDataError(str(path), f"not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
 from bx_platform.defs.claims import CLAIMANT_TAG
@@ -17,12 +19,13 @@ from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import ArchiveResource, ControlPlaneResource, JobStoreResource, WarehouseResource
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
+from bx_platform.market.archive import default_archive_dir, sha256_file
 from bx_platform.pipeline.admission import submit
-from bx_platform.market.archive import default_archive_dir
 from bx_platform.paths import REPO_ROOT
 
 BX = str(Path(sys.executable).parent / "bx")
 TEST_CLAIMANT = "test"
+COINBASE_BTC_1H = "coinbase/BTC-USD/1h.parquet"  # the dataset of SMALL_JOB
 
 SMALL_JOB = {
     "organization": "acme",
@@ -73,6 +76,24 @@ def materialize_submitted(
         raise_on_error=False,
         tags={CLAIMANT_TAG: TEST_CLAIMANT},
     )
+
+
+def doctored_archive(tmp_path: Path, dataset: str, closes: dict) -> Path:
+    """A copy of the archive's manifest and one dataset (a path inside the archive) where the bars opening at
+    the given times have the given closes; the manifest carries the doctored file's hash, so the job is
+    admitted and only the quality gate can catch it."""
+    archive = tmp_path / "archive"
+    (archive / dataset).parent.mkdir(parents=True)
+    bars = pl.read_parquet(default_archive_dir() / dataset)
+    for ts, close in closes.items():
+        bars = bars.with_columns(close=pl.when(pl.col("ts") == ts).then(close).otherwise(pl.col("close")))
+    bars.write_parquet(archive / dataset)
+    manifest = json.loads((default_archive_dir() / "manifest.json").read_text())
+    for entry in manifest["datasets"].values():
+        if entry["path"] == dataset:
+            entry["sha256"] = sha256_file(archive / dataset)
+    (archive / "manifest.json").write_text(json.dumps(manifest))
+    return archive
 
 
 def bx_env(home: Path, **extra: str) -> dict:

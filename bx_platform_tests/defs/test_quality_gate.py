@@ -15,30 +15,18 @@ from dagster import DagsterInstance
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
 from bx_platform.jobs.store import JobStore
 from bx_platform.paths import REPO_ROOT
-from bx_platform.market.archive import default_archive_dir, sha256_file
 from bx_platform.warehouse.store import Warehouse
-from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources, materialize_job, materialize_submitted
+from bx_platform.market.archive import default_archive_dir, sha256_file
+from bx_platform_tests.defs.helpers import (
+    COINBASE_BTC_1H, SMALL_JOB, doctored_archive, job_resources, materialize_job, materialize_submitted,
+)
 
-DATASET = "coinbase/BTC-USD/1h.parquet"
 RESULT_SCHEMA = REPO_ROOT / "bx_platform" / "result_schema.json"
 
 
 def _archive_with_a_negative_close(tmp_path):
     """A copy of the archive where one bar inside the job's window has a negative close."""
-    archive = tmp_path / "archive"
-    (archive / "coinbase" / "BTC-USD").mkdir(parents=True)
-    shutil.copy(default_archive_dir() / "manifest.json", archive / "manifest.json")
-    bars = pl.read_parquet(default_archive_dir() / DATASET)
-    bad_bar = datetime(2018, 2, 1, 12, tzinfo=timezone.utc)
-    bars.with_columns(
-        close=pl.when(pl.col("ts") == bad_bar).then(-1.0).otherwise(pl.col("close"))
-    ).write_parquet(archive / DATASET)
-    manifest = json.loads((archive / "manifest.json").read_text())
-    for entry in manifest["datasets"].values():
-        if entry["path"] == DATASET:
-            entry["sha256"] = sha256_file(archive / DATASET)
-    (archive / "manifest.json").write_text(json.dumps(manifest))
-    return archive
+    return doctored_archive(tmp_path, COINBASE_BTC_1H, {datetime(2018, 2, 1, 12, tzinfo=timezone.utc): -1.0})
 
 
 def test_failed_gate_quarantines_and_stops_the_job(bx_home, tmp_path):
@@ -113,7 +101,7 @@ def test_a_job_whose_archive_file_changed_after_submission_fails_naming_both_has
     record, _ = submit(parse_spec(SMALL_JOB), store, archive)
     store.dispose()
     pinned = record["pinned"]["datasets"]["coinbase:BTC/USD"]
-    path = archive / DATASET
+    path = archive / COINBASE_BTC_1H
     bars = pl.read_parquet(path)
     bars.with_columns(pl.when(pl.int_range(pl.len()) == 100).then(pl.col("close") * 1.01).otherwise(pl.col("close")).alias("close")).write_parquet(path)
     changed = sha256_file(path)

@@ -75,3 +75,32 @@ def test_every_shipped_example_job_is_valid():
     assert len(specs) >= 3 and len({s.job_id for s in specs}) == len(specs)
     assert all(isinstance(s, JobSpec) for s in specs)
     assert yaml.safe_load((JOBS_DIR / "01-coinbase-btc-hourly-2018.yaml").read_text())["organization"] == "bx-demo"
+
+
+def test_json_and_yaml_bytes_are_the_same_job():
+    """parse_spec_bytes is what the file loader and the API both use: JSON and YAML spellings agree."""
+    import json
+
+    from bx_platform.jobs.spec import parse_spec_bytes
+
+    as_json = parse_spec_bytes(json.dumps({**BASE, "capital": {"initial": 1e6}}).encode(), "request body")
+    as_yaml = parse_spec_bytes(yaml.safe_dump({**BASE, "capital": {"initial": 1000000}}).encode(), "job.yaml")
+    assert as_json.job_id == as_yaml.job_id == parse_spec({**BASE, "capital": {"initial": 1e6}}).job_id
+
+
+@pytest.mark.parametrize(
+    "body, where, problem",
+    [
+        (b'{"organization": "acme", "organization": "evil"}', "request body: organization", "key given twice"),
+        (b'{"capital": {"initial": NaN}}', "request body", "NaN is not a number a spec may hold"),
+        (b"organization: acme\norganization: evil\n", "request body: organization", "key given twice (lines 1 and 2)"),
+        (b" " * (64 * 1024 + 1), "request body", "too large (65,537 bytes); a job spec is at most 65,536 bytes"),
+        (b"\xff\xfe", "request body", "not UTF-8 text (byte 0)"),
+    ],
+)
+def test_request_bodies_are_refused_naming_the_source(body, where, problem):
+    from bx_platform.jobs.spec import parse_spec_bytes
+
+    with pytest.raises(InputError) as raised:
+        parse_spec_bytes(body, "request body")
+    assert raised.value.where == where and problem in raised.value.problem
