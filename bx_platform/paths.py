@@ -16,3 +16,13 @@ def bx_home() -> Path:
 def warehouse_dir() -> Path:
     """BX_WAREHOUSE_DIR, default `$BX_HOME/warehouse`: the analytical store."""
     return Path(os.environ.get("BX_WAREHOUSE_DIR") or bx_home() / "warehouse").resolve()
+
+
+def store_url(variable: str, filename: str) -> str:
+    """A store's SQLAlchemy URL: the environment variable when set, else a SQLite file in BX_HOME."""
+    url = os.environ.get(variable)
+    if url:
+        return url
+    home = bx_home()
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / filename}"

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-import yaml
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -32,14 +31,13 @@ from bx_platform.control.metering import usage_statement
 from bx_platform.control.store import open_engine
 from bx_platform.errors import InputError
 from bx_platform.jobs.spec import parse_spec
+from bx_platform.jobs.spec_input import MAX_SPEC_BYTES, load_document
 from bx_platform.jobs.store import STATES, JobStore, StoredJob
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.pipeline.submissions import submit_for
 from bx_platform.warehouse.store import Warehouse
 
 API_VERSION = "1.0.0"
-# A job spec is a few hundred bytes; anything past this is refused before it is parsed (413).
-MAX_SPEC_BYTES = 64 * 1024
 SPEC_MEDIA_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml")
 
 
@@ -212,11 +210,11 @@ def _status(stored: StoredJob) -> JobStatus:
 
 
 async def _spec_body(request: Request) -> Any:
-    """The request body as a mapping, JSON or YAML by content type, never read past MAX_SPEC_BYTES."""
+    """The request body as plain values, JSON or YAML, never read past MAX_SPEC_BYTES (413), parsed by the same
+    strict reader as spec files (duplicated keys, anchors, non-finite numbers refused: 400)."""
     media = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
     if media not in SPEC_MEDIA_TYPES:
-        raise ProblemError(415, "unsupported_media_type",
-                           f"send the job spec as one of {', '.join(SPEC_MEDIA_TYPES)}, not {media}")
+        raise ProblemError(415, "unsupported_media_type", f"send the job spec as one of {', '.join(SPEC_MEDIA_TYPES)}, not {media}")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_SPEC_BYTES:
         raise ProblemError(413, "spec_too_large", f"a job spec is at most {MAX_SPEC_BYTES} bytes; this one is {declared}")
@@ -226,10 +224,9 @@ async def _spec_body(request: Request) -> Any:
         if len(body) > MAX_SPEC_BYTES:
             raise ProblemError(413, "spec_too_large", f"a job spec is at most {MAX_SPEC_BYTES} bytes")
     try:
-        text = bytes(body).decode("utf-8")
-        return json.loads(text) if media == "application/json" else yaml.safe_load(text)
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise ProblemError(400, "malformed_body", f"the body is not valid {media}: {str(exc).splitlines()[0]}") from None
+        return load_document(bytes(body), "body")
+    except InputError as error:
+        raise ProblemError(400, "malformed_body", error.problem, field=error.where) from None
 
 
 def _routes(app: FastAPI) -> None:
@@ -318,18 +315,14 @@ def _routes(app: FastAPI) -> None:
     @app.get("/v1/leaderboards/rooms/{job_id}", response_model=Rows, responses=PROBLEM_RESPONSES, summary="A public room's table")
     def room_board(request: Request, job_id: str, identity: Caller) -> Rows:
         """The ranked room of one public job."""
-        rows = _public_rows(request, "SELECT * FROM public_room_leaderboard WHERE job_id = ? ORDER BY rank", [job_id])
-        if not rows:
-            raise not_found("public room with this job id")
-        return Rows(rows=rows)
+        query = "SELECT * FROM public_room_leaderboard WHERE job_id = ? ORDER BY rank"
+        return Rows(rows=_public_rows(request, query, [job_id], missing="public room with this job id"))
 
     @app.get("/v1/leaderboards/contests/{contest}", response_model=Rows, responses=PROBLEM_RESPONSES, summary="A contest's standings")
     def contest_board(request: Request, contest: str, identity: Caller) -> Rows:
         """Duplicate-aware ContestScore standings of a public contest."""
-        rows = _public_rows(request, "SELECT * FROM public_contest_standings WHERE contest = ? ORDER BY cluster_rank, strategy", [contest])
-        if not rows:
-            raise not_found("public contest with this name")
-        return Rows(rows=rows)
+        query = "SELECT * FROM public_contest_standings WHERE contest = ? ORDER BY cluster_rank, strategy"
+        return Rows(rows=_public_rows(request, query, [contest], missing="public contest with this name"))
 
     @app.get("/v1/usage", responses=PROBLEM_RESPONSES, summary="The caller's usage statement")
     def usage(
@@ -344,8 +337,12 @@ def _routes(app: FastAPI) -> None:
         return usage_statement(_stores(request).control, identity.organization, start, end).to_dict()
 
 
-def _public_rows(request: Request, query: str, parameters: list | None = None) -> list[dict[str, Any]]:
+def _public_rows(request: Request, query: str, parameters: list | None = None, missing: str | None = None) -> list[dict[str, Any]]:
+    """Rows of the public analyst store as JSON values; 404 naming `missing` when there are none and it is given."""
     with _stores(request).warehouse.connect_public() as conn:
         cursor = conn.execute(query, parameters or [])
         columns = [c[0] for c in cursor.description]
-        return [json.loads(json.dumps(dict(zip(columns, row)), default=str)) for row in cursor.fetchall()]
+        rows = [json.loads(json.dumps(dict(zip(columns, row)), default=str)) for row in cursor.fetchall()]
+    if missing and not rows:
+        raise not_found(missing)
+    return rows

@@ -13,7 +13,6 @@ PostgreSQL it locks the organization's row, on SQLite it takes the database writ
 from __future__ import annotations
 
 import logging
-import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bx_platform.paths import bx_home
+from bx_platform.paths import store_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Alembic's bookkeeping table, named for this store so it can share a database with other stores.
@@ -163,12 +162,7 @@ webhook_attempts = sa.Table(
 
 def default_control_url() -> str:
     """BX_CONTROL_URL, default a SQLite file `control.sqlite` in BX_HOME."""
-    url = os.environ.get("BX_CONTROL_URL")
-    if url:
-        return url
-    home = bx_home()
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'control.sqlite'}"
+    return store_url("BX_CONTROL_URL", "control.sqlite")
 
 
 def warn_once(message: str) -> None:

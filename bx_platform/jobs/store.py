@@ -8,7 +8,6 @@ run and every other caller is told it was already claimed.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bx_platform.jobs.spec import JobSpec, canonical_json
-from bx_platform.paths import bx_home
+from bx_platform.paths import store_url
 
 _metadata = sa.MetaData()
 
@@ -51,12 +50,8 @@ _STATE_OF_STATUS = {SUBMITTED: "queued", CLAIMED: "running"}
 
 
 def default_store_url() -> str:
-    url = os.environ.get("BX_JOBSTORE_URL")
-    if url:
-        return url
-    home = bx_home()
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'jobs.sqlite'}"
+    """BX_JOBSTORE_URL, default a SQLite file `jobs.sqlite` in BX_HOME."""
+    return store_url("BX_JOBSTORE_URL", "jobs.sqlite")
 
 
 @dataclass(frozen=True)

@@ -143,3 +143,12 @@ def test_bx_api_serves_the_committed_document(tmp_path):
         assert httpx.get(f"http://127.0.0.1:{port}/v1/jobs").status_code == 401
     finally:
         stop_group(server)
+
+
+def test_the_body_is_read_as_strictly_as_a_spec_file(platform):
+    with platform.client("a") as a:
+        duplicated = b'{"timeframe": "1d", "timeframe": "1h"}'
+        body = _problem(a.post("/v1/jobs", content=duplicated, headers={"Content-Type": "application/json"}), 400, "malformed_body")
+        assert "timeframe" in body["field"] + body["detail"]
+        infinite = yaml.safe_dump(DAILY_JOB).replace("timeframe: 1d", "timeframe: 1d\ncapital: {initial: .inf}")
+        _problem(a.post("/v1/jobs", content=infinite, headers={"Content-Type": "application/yaml"}), 422, "invalid_spec")
