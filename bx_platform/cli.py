@@ -299,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     daemon = sub.add_parser("daemon", help="run only the Dagster daemon (the sensor that launches submitted jobs)")
     daemon.set_defaults(func=cmd_daemon)
+
+    from bx_platform.strategies.cli import add_strategy_commands
+    add_strategy_commands(sub)
     return parser
 
 
