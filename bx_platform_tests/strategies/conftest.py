@@ -1,0 +1,50 @@
+"""Fixtures of the strategy tests: the strategy packages installed, a registry, archive observations."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+
+import pytest
+
+from bx_platform.paths import REPO_ROOT
+from bx_platform.strategies.handles import HandleRegistry
+
+PACKAGES = {
+    "bx-example-strategy": REPO_ROOT / "examples" / "bx-example-strategy",
+    "bx-fault-strategies": Path(__file__).parent / "fault_package",
+}
+
+
+def _installed_matches(name: str, source: Path) -> bool:
+    """The installed distribution holds exactly the source's modules (else it is stale or absent)."""
+    try:
+        dist = distribution(name)
+    except PackageNotFoundError:
+        return False
+    for module in source.glob("*/*.py"):
+        installed = Path(dist.locate_file(module.relative_to(source)))
+        if not installed.is_file() or installed.read_bytes() != module.read_bytes():
+            return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def strategy_packages() -> None:
+    """The example package and the fault package, installed (not editable: a RECORD pins their files)."""
+    for name, source in PACKAGES.items():
+        if not _installed_matches(name, source):
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check", str(source)],
+                check=True,
+            )
+    import importlib
+
+    importlib.invalidate_caches()
+
+
+@pytest.fixture
+def registry(tmp_path, strategy_packages) -> HandleRegistry:
+    return HandleRegistry(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
