@@ -61,10 +61,13 @@ class SandboxedStrategy:
             close_fds=True,
             start_new_session=True,  # a terminal's Ctrl-C reaches the platform, which stops the child itself
         )
-        hello = self._receive(time.monotonic() + start_timeout_s, start_timeout_s)
-        if "error" in hello or not isinstance(hello.get("lookback"), int):
-            self.close()
-            raise StrategyViolation(hello.get("error", "malformed"), str(hello.get("detail", "no lookback declared")))
+        try:
+            hello = self._receive(time.monotonic() + start_timeout_s, start_timeout_s)
+            if "error" in hello or not isinstance(hello.get("lookback"), int):
+                raise StrategyViolation(hello.get("error", "malformed"), str(hello.get("detail", "no lookback declared")))
+        except StrategyViolation:
+            self.close()  # a strategy that did not start leaves no process behind
+            raise
         self.lookback: int = hello["lookback"]
 
     @property
