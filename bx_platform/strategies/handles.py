@@ -118,9 +118,7 @@ class HandleRegistry:
             raise InputError("visibility", f"must be one of {', '.join(VISIBILITIES)}, got {visibility!r}")
         if (package is None) == (endpoint is None):
             raise InputError("kind", "give exactly one of a package entry point or a remote endpoint")
-        current = self.current(handle)
-        if current and current.organization != organization:
-            raise InputError("handle", f"{handle!r} belongs to another organization")
+        current = self.current(handle)  # the handle's prefix is its owner: a current registration is the owner's
         if package is not None:
             if token:
                 raise InputError("token", "a package strategy takes no credential")
@@ -135,8 +133,11 @@ class HandleRegistry:
             registered_at=_now(),
             **details,
         )
-        with self.engine.begin() as conn:
-            conn.execute(handles_table.insert().values(**asdict(registration)))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(handles_table.insert().values(**asdict(registration)))
+        except sa.exc.IntegrityError:  # another registration of the handle took this revision first
+            raise InputError("handle", f"{handle!r} was registered by another call at the same time; register again") from None
         return registration
 
     # -- reading ---------------------------------------------------------------------------------------

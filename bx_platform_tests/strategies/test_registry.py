@@ -93,9 +93,9 @@ def test_registration_refusals_name_the_field(registry):
         with pytest.raises(InputError) as caught:
             registry.register("acme/other", "acme", **options)
         assert caught.value.where == where, options
-    with pytest.raises(InputError) as caught:  # a handle belongs to its first owner
+    with pytest.raises(InputError) as caught:  # another organization cannot add a revision of acme's handle
         HandleRegistry(registry.engine).register("acme/sma-trend", "acme-two", package="sma-trend")
-    assert caught.value.where == "handle"
+    assert caught.value.where == "handle" and registry.current("acme/sma-trend").organization == "acme"
 
 
 def test_a_job_record_pins_each_handle(registry, bx_home):
