@@ -59,7 +59,7 @@ class SandboxedStrategy:
             cwd=self._workdir,
             env=dict(CHILD_ENV),
             close_fds=True,
-            start_new_session=True,  # a terminal's Ctrl-C reaches the platform, which stops the child itself
+            start_new_session=True,  # its own process group: stopped as a whole; a terminal's Ctrl-C reaches only the platform
         )
         try:
             hello = self._receive(time.monotonic() + start_timeout_s, start_timeout_s)
@@ -92,9 +92,7 @@ class SandboxedStrategy:
 
     def close(self) -> None:
         """Stop the child (if it still runs) and remove its folder. Safe to call twice."""
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
+        self._stop_group()
         for stream in (self._process.stdin, self._process.stdout):
             stream.close()
         self._stopped = self._stopped or "closed"
@@ -134,17 +132,26 @@ class SandboxedStrategy:
         return message
 
     def _kill(self, why: str) -> None:
-        self._process.kill()
-        self._process.wait()
+        self._stop_group()
         self._stopped = why
+
+    def _stop_group(self) -> None:
+        """SIGKILL the child's whole process group (it leads one: `start_new_session`), so whatever it started
+        goes with it, then reap it. Only while it is not reaped: after that its id may name someone else."""
+        if self._process.returncode is None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._process.wait()
 
     def _death(self) -> str:
         """Why the child ended, in words (it closed its end of the pipe)."""
         try:
             code = self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:  # it closed the pipe but lingers: stop it
-            self._process.kill()
-            code = self._process.wait()
+            self._stop_group()
+            code = self._process.returncode
         self._stopped = _exit_description(code)
         return self._stopped
 

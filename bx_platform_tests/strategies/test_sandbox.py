@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 
 import pytest
 
@@ -87,6 +88,26 @@ def test_a_decision_past_its_deadline_is_a_timeout_and_the_child_is_killed(strat
         with pytest.raises(StrategyViolation) as after:
             strategy.decide(_one_observation())
         assert after.value.kind == "process_died"
+
+
+def test_a_timeout_stops_what_the_child_started_too(strategy_packages):
+    with _fault("fault-forks", decision_timeout_s=0.5) as strategy:
+        (helper,) = map(int, strategy.decide(_one_observation()).values())
+        assert _running(helper)
+        with pytest.raises(StrategyViolation):
+            strategy.decide(_one_observation())
+    deadline = time.monotonic() + 5  # SIGKILL reaches the group at once; the kernel takes a moment to end it
+    while _running(helper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(helper)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "\tZ" not in next(line for line in status if line.startswith("State:"))  # a zombie is not running
+    except FileNotFoundError:
+        return False
 
 
 def test_a_child_killed_from_outside_is_a_dead_process(strategy_packages):

@@ -70,3 +70,16 @@ class Snoops(_Fault):
         raise RuntimeError(
             json.dumps({"env": dict(os.environ), "cwd": os.getcwd(), "cwd_files": os.listdir("."), "fds": sorted(os.listdir("/proc/self/fd"))})
         )
+
+
+class Forks(_Fault):
+    """Starts a process that outlives its decision, tells its id (as a weight), then hangs."""
+
+    def decide(self, observation):
+        if not hasattr(self, "helper"):
+            self.helper = os.fork()
+            if self.helper == 0:
+                time.sleep(600)
+                os._exit(0)
+            return {next(iter(observation.markets)): float(self.helper)}
+        time.sleep(60)
