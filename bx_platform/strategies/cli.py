@@ -6,7 +6,6 @@ credential is read from an environment variable (`--token-env`), so it appears i
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 
@@ -49,17 +48,13 @@ def add_strategy_commands(subparsers) -> None:
     strategy = subparsers.add_parser("strategy", help="register and list strategy handles (packages, remote models)")
     actions = strategy.add_subparsers(dest="strategy_command", required=True, metavar="ACTION")
 
-    register = actions.add_parser(
-        "register",
-        help="register a package or remote strategy handle (again: a new revision)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    register = actions.add_parser("register", help="register a package or remote strategy handle (again: a new revision)")
     register.add_argument("handle", help="owner/name, e.g. acme-fund/trend-v2 (the prefix is the owner organization)")
     register.add_argument("--organization", required=True, help="the owner organization")
     kind = register.add_mutually_exclusive_group(required=True)
     kind.add_argument("--package", metavar="ENTRY_POINT", help="an installed entry point of group bx_platform.strategies")
     kind.add_argument("--endpoint", metavar="URL", help="a remote model's base URL (GET /version, POST /decide)")
-    register.add_argument("--visibility", choices=VISIBILITIES, default=PRIVATE, help="private: the owner's jobs only; approved: anyone's")
+    register.add_argument("--visibility", choices=VISIBILITIES, default=PRIVATE, help="private (default): the owner's jobs only; approved: anyone's")
     register.add_argument("--token-env", metavar="VAR", help="environment variable holding the endpoint's bearer token")
     register.set_defaults(func=cmd_register)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -19,10 +20,14 @@ PACKAGES = {
 
 
 def _installed_matches(name: str, source: Path) -> bool:
-    """The installed distribution holds exactly the source's modules (else it is stale or absent)."""
+    """The installed distribution has the source's version, entry points and modules (else stale or absent)."""
     try:
         dist = distribution(name)
     except PackageNotFoundError:
+        return False
+    project = tomllib.loads((source / "pyproject.toml").read_text())["project"]
+    declared = {(group, ep_name, value) for group, eps in project["entry-points"].items() for ep_name, value in eps.items()}
+    if dist.version != project["version"] or {(ep.group, ep.name, ep.value) for ep in dist.entry_points} != declared:
         return False
     for module in source.glob("*/*.py"):
         installed = Path(dist.locate_file(module.relative_to(source)))
