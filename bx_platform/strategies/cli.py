@@ -31,16 +31,15 @@ def cmd_register(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from bx_platform.cli import _print_table
-
-    rows = [registration.public() for registration in HandleRegistry().listing(args.organization)]
+    registrations = HandleRegistry().listing(args.organization)
     if args.json:
-        print(json.dumps(rows, sort_keys=True, indent=2))
-    elif rows:
-        title = f"Strategy handles usable by {args.organization}" if args.organization else "Registered strategy handles"
-        _print_table(rows, list(rows[0]), title + " (built-ins bx/* are usable by everyone)")
-    else:
-        print("no registered strategy handles (built-ins bx/* are usable by everyone)")
+        print(json.dumps([registration.public() for registration in registrations], sort_keys=True, indent=2))
+        return 0
+    scope = f"usable by {args.organization}" if args.organization else "registered"
+    print(f"{len(registrations)} strategy handle{'' if len(registrations) == 1 else 's'} {scope} (built-ins bx/* are usable by everyone)")
+    for r in registrations:
+        pinned = f"{r.distribution} {r.version} sha256 {r.sha256[:12]}" if r.sha256 else f"model {r.version}"
+        print(f"  {r.handle}  rev {r.revision}  {r.kind}  {r.visibility} (owner {r.organization})  lookback {r.lookback}  {pinned}")
     return 0
 
 
