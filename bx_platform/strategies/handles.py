@@ -25,8 +25,9 @@ from importlib.metadata import EntryPoint, entry_points
 import sqlalchemy as sa
 
 from bx_platform.errors import InputError
-from bx_platform.strategies import registry as builtins_registry
-from bx_platform.strategies.base import StrategyViolation
+
+# Strategies themselves (numpy, polars) are imported where they are used, not here: every `bx` command loads this
+# module to build its parser.
 
 BUILTIN, PACKAGE, REMOTE = "builtin", "package", "remote"
 PRIVATE, APPROVED = "private", "approved"
@@ -173,6 +174,8 @@ class HandleRegistry:
     def admit(self, organization: str, handles: list[str]) -> dict[str, dict]:
         """The pin of every handle a job of `organization` names, or InputError("strategies", ...) naming the
         first handle it may not use: only built-ins, approved handles and the organization's own."""
+        from bx_platform.strategies import registry as builtins_registry
+
         pins = {}
         for handle in handles:
             if handle.startswith(BUILTIN_OWNER + "/"):
@@ -223,6 +226,7 @@ def _distribution_sha256(entry_point: EntryPoint) -> str:
 
 
 def _package_details(handle: str, name: str) -> dict:
+    from bx_platform.strategies.base import StrategyViolation
     from bx_platform.strategies.sandbox import SandboxedStrategy
 
     entry_point = _entry_point(name)

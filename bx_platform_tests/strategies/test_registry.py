@@ -9,7 +9,7 @@ from bx_platform import cli
 from bx_platform.errors import InputError
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
-from bx_platform.jobs.submission import build_record
+from bx_platform.pipeline.admission import build_record
 from bx_platform.strategies.handles import HandleRegistry
 
 from ._support import remote_model
