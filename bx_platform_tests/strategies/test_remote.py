@@ -78,14 +78,15 @@ def test_a_replay_answers_from_the_record_even_when_the_model_changes_its_answer
                 return answers, session.remote_calls("job-1", "beta")
 
         recorded_answers, recorded = run()
-        warehouse.write("verified", "remote_calls", "job-1", recorded)
+        recorded_file = warehouse.write("verified", "remote_calls", "job-1", recorded).read_bytes()
         live_again, _ = run()
         calls_before = _seen_by(endpoint)["calls"]
         replayed_answers, replayed = run(replay=warehouse.read("verified", "remote_calls", "job-1"))
         assert _seen_by(endpoint)["calls"] == calls_before  # the replay called no model
     assert live_again != recorded_answers  # the model is not deterministic
     assert replayed_answers == recorded_answers
-    assert replayed.equals(recorded)  # the replay's record is the record: same bytes when written
+    assert replayed.equals(recorded)  # the replay's record is the record: the same bytes when written
+    assert warehouse.write("staged", "remote_calls", "job-1", replayed).read_bytes() == recorded_file
 
 
 def test_a_replay_that_asks_for_another_call_diverges(registry):
