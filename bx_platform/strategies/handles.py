@@ -247,7 +247,12 @@ def _package_details(handle: str, name: str) -> dict:
 
 def installed_package(registration: Registration) -> EntryPoint:
     """The registered entry point, checked to be the very distribution registered (version and file hashes)."""
-    entry_point = _entry_point(registration.entry_point)
+    try:
+        entry_point = _entry_point(registration.entry_point)
+    except InputError:
+        raise InputError(
+            "strategies", f"{registration.handle!r}: its package ({registration.distribution} {registration.version}) is not installed"
+        ) from None
     if (entry_point.dist.version, _distribution_sha256(entry_point)) != (registration.version, registration.sha256):
         raise InputError(
             "strategies",

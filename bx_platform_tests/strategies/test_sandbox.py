@@ -153,3 +153,8 @@ def test_a_package_changed_since_registration_is_not_run(registry):
     assert "acme/sma-trend" in caught.value.problem and "not the one registered" in caught.value.problem
     with pytest.raises(InputError):
         installed_package(registry.current("acme/sma-trend"))
+    with registry.engine.begin() as conn:  # an entry point that is gone (the package was uninstalled)
+        conn.execute(handles_table.update().values(entry_point="uninstalled"))
+    with pytest.raises(InputError) as gone:
+        registry.admit("acme", ["acme/sma-trend"])
+    assert gone.value.where == "strategies" and "'acme/sma-trend'" in gone.value.problem and "not installed" in gone.value.problem
