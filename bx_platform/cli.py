@@ -279,6 +279,24 @@ def _dagster_command(what: str, command: list[str]) -> int:
     return subprocess.call([executable, *command[1:], "-w", str(REPO_ROOT / "workspace.yaml")], cwd=REPO_ROOT, env=os.environ.copy())
 
 
+def cmd_api(args) -> int:
+    from bx_platform.api.openapi import write_openapi
+
+    if args.write_openapi:
+        print(write_openapi())
+        return 0
+    import uvicorn
+
+    from bx_platform.api.app import create_app
+
+    print(f"BX Platform API on http://{args.host}:{args.port} (OpenAPI: /openapi.json, docs: /docs)", file=sys.stderr)
+    if args.workers > 1:  # worker processes each build the app from the environment
+        uvicorn.run("bx_platform.api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="warning")
+    else:
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_ui(args) -> int:
     return _dagster_command("the Dagster UI and daemon", ["dagster", "dev", "-p", str(args.port)])
 
@@ -341,6 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
     init = warehouse_sub.add_parser("init", help="create the store and its DuckDB views; print the file's path")
     init.add_argument("--recreate-views", action="store_true", help="rebuild the DuckDB file of views")
     init.set_defaults(func=cmd_warehouse_init)
+
+    api = sub.add_parser("api", help="serve the HTTP API (default 127.0.0.1:8000)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    api.add_argument("--write-openapi", action="store_true", help="write bx_platform/api/openapi.json and exit")
+    api.set_defaults(func=cmd_api)
 
     ui = sub.add_parser("ui", help="start the Dagster UI and daemon on this project's instance")
     ui.add_argument("--port", type=int, default=3000)

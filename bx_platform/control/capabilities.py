@@ -46,7 +46,9 @@ class Capabilities:
         rows += [(USE_STRATEGY, s) for s in self.use_strategies]
         rows += [(REGISTER_STRATEGY, s) for s in self.register_strategies]
         rows.append((FINEST_TIMEFRAME, self.finest_timeframe))
-        rows += [(name, str(v)) for name, v in ((KEY_JOBS_PER_HOUR, self.jobs_per_hour), (KEY_JOBS_PER_DAY, self.jobs_per_day)) if v is not None]
+        for name, limit in ((KEY_JOBS_PER_HOUR, self.jobs_per_hour), (KEY_JOBS_PER_DAY, self.jobs_per_day)):
+            if limit is not None:
+                rows.append((name, str(limit)))
         if self.admin:
             rows.append((ADMIN, "true"))
         return rows

@@ -11,15 +11,15 @@ import dagster as dg
 from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.quality import GateResult, execution_suite, fills_suite, market_bars_suite, run_gate
-from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
+from bx_platform.defs.resources import ArchiveResource, ControlPlaneResource, JobStoreResource, WarehouseResource
 from bx_platform.execution.battle_room import room_frames, run_records, run_room
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.pipeline.evaluation import evaluate_job
-from bx_platform.pipeline.lifecycle import claim_job, finish_job
+from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.records import job_row
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
-from bx_platform.pipeline.staging import bars_by_market, job_bars
+from bx_platform.pipeline.staging import PinnedDataChanged, bars_by_market, check_pinned_data, job_bars
 
 GROUP = "benchmark"
 
@@ -37,7 +37,8 @@ def _job(job_store: JobStoreResource, job_id: str) -> tuple[dict, JobSpec]:
 
 
 def _settle(
-    check: str, gate: GateResult, tables: list[str], job_id: str, store, job_store: JobStoreResource
+    check: str, gate: GateResult, tables: list[str], job_id: str, store, job_store: JobStoreResource,
+    control: ControlPlaneResource,
 ) -> dg.AssetCheckResult:
     """Move the gated partitions to verified (pass) or quarantine (fail, and the job fails)."""
     zone = "verified" if gate.success else "quarantine"
@@ -46,7 +47,7 @@ def _settle(
     if not gate.success:
         jobs = job_store.get()
         failure = {"stage": check, "reason": gate.summary(), "failed_expectations": gate.failures}
-        finish_job(jobs.get(job_id).record, "failed", store, jobs, failure)
+        finish_job(jobs.get(job_id).record, "failed", store, jobs, control.get(), failure)
     return dg.AssetCheckResult(
         passed=gate.success,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -61,10 +62,12 @@ def _settle(
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, kinds={"polars", "parquet"})
 def market_data(
-    context: dg.AssetExecutionContext, job_store: JobStoreResource, archive: ArchiveResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, archive: ArchiveResource, warehouse: WarehouseResource,
+    control: ControlPlaneResource,
 ) -> dg.MaterializeResult:
     """The job's market bars cut from the real archive (its markets and window on one grid), written to the
-    staged zone. They become verified only when the quality gate passes."""
+    staged zone. They become verified only when the quality gate passes. The archive files are re-hashed first:
+    data that changed since the job was submitted fails the job, naming both hashes."""
     # A run launched from the UI claims its job here, so the sensor will not launch it again; a run that the
     # sensor or `bx run` launched finds the job claimed by its launcher. Any other run stops: a job runs once.
     jobs = job_store.get()
@@ -76,8 +79,14 @@ def market_data(
             f"job {context.partition_key} is {stored.status} ({stored.outcome or stored.claimed_by}); "
             "a job runs once, and this run does not own it"
         )
+    begin_run(context.partition_key)
     record, spec = stored.record, stored.spec
     store = warehouse.get()
+    try:
+        check_pinned_data(record, spec, archive.dir)
+    except PinnedDataChanged as changed:
+        finish_job(record, "failed", store, jobs, control.get(), {"stage": "market_data", "reason": str(changed)})
+        raise dg.Failure(str(changed)) from None
     if not store.exists("verified", "jobs", context.partition_key):  # written once: readers may have it open
         store.write("verified", "jobs", context.partition_key, job_row(record))
     bars = job_bars(spec, context.partition_key, archive.dir)
@@ -95,7 +104,8 @@ def market_data(
 
 @dg.asset_check(asset=market_data, blocking=True, partitions_def=benchmark_jobs)
 def market_data_quality_gate(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource,
+    control: ControlPlaneResource,
 ) -> dg.AssetCheckResult:
     """great-expectations suite on every market's staged bars: non-null, positive prices, high >= close >= low,
     unique strictly increasing timestamps. Pass: the bars move to verified. Fail: they move to quarantine and
@@ -103,7 +113,7 @@ def market_data_quality_gate(
     store = warehouse.get()
     staged = store.read("staged", "market_bars", context.partition_key)
     gate = run_gate("market_bars", staged, market_bars_suite(), group_by="market")
-    return _settle("market_data_quality_gate", gate, ["market_bars"], context.partition_key, store, job_store)
+    return _settle("market_data_quality_gate", gate, ["market_bars"], context.partition_key, store, job_store, control)
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[market_data], kinds={"polars", "parquet"})
@@ -132,7 +142,8 @@ def execution_fills(
 
 @dg.asset_check(asset=execution_fills, blocking=True, partitions_def=benchmark_jobs)
 def execution_quality_gate(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, job_store: JobStoreResource,
+    control: ControlPlaneResource,
 ) -> dg.AssetCheckResult:
     """great-expectations suites on the staged equity curves (positive, finite exposure) and fills (positive
     quantity and price, known side). Pass: both move to verified. Fail: both move to quarantine."""
@@ -147,7 +158,7 @@ def execution_quality_gate(
         evaluated=equity_gate.evaluated + fills_gate.evaluated,
         failures=equity_gate.failures + fills_gate.failures,
     )
-    return _settle("execution_quality_gate", gate, ["fills", "equity"], job_id, store, job_store)
+    return _settle("execution_quality_gate", gate, ["fills", "equity"], job_id, store, job_store, control)
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[execution_fills], kinds={"polars", "parquet"})
@@ -171,7 +182,8 @@ def verified_metrics(
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[verified_metrics], kinds={"polars", "parquet"})
 def scores(
-    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource,
+    control: ControlPlaneResource,
 ) -> dg.MaterializeResult:
     """Utility, beta score against the Benchmark Hold, BX Score with its per-group breakdown, CapitalScore,
     ContestScore, eligibility and rank in the room; and the job's result document."""
@@ -181,7 +193,7 @@ def scores(
     jobs = job_store.get()
     scored = score_job(record, load_job_tables(job_id, store))
     publish_scores(record, scored, store, jobs)
-    finish_job(record, scored.status, store, jobs)
+    finish_job(record, scored.status, store, jobs, control.get())
     return dg.MaterializeResult(
         metadata={
             "outcome": scored.status,

@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import sqlalchemy as sa
 from pydantic import PrivateAttr
 
+from bx_platform.control.store import default_control_url, open_engine
 from bx_platform.jobs.store import JobStore, default_store_url
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.paths import warehouse_dir
@@ -47,6 +49,25 @@ class JobStoreResource(dg.ConfigurableResource):
         return self._store
 
 
+class ControlPlaneResource(dg.ConfigurableResource):
+    """The control-plane store (organizations, keys, usage ledger, webhook outbox); one engine per run or tick."""
+
+    url: str
+    _engine: sa.Engine | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._engine = open_engine(self.url)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def get(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = open_engine(self.url)
+        return self._engine
+
+
 class ArchiveResource(dg.ConfigurableResource):
     """The canonical market-data archive."""
 
@@ -61,5 +82,6 @@ def default_resources() -> dict:
     return {
         "warehouse": WarehouseResource(root=env_or_default("BX_WAREHOUSE_DIR", str(warehouse_dir()))),
         "job_store": JobStoreResource(url=env_or_default("BX_JOBSTORE_URL", default_store_url())),
+        "control": ControlPlaneResource(url=env_or_default("BX_CONTROL_URL", default_control_url())),
         "archive": ArchiveResource(path=env_or_default("BX_ARCHIVE_DIR", str(default_archive_dir()))),
     }

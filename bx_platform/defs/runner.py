@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bx_platform.control.store import open_engine
 from bx_platform.defs.claims import CLAIMANT_TAG, step_failure
 from bx_platform.defs.instance import dagster_instance
 from bx_platform.jobs.spec import JobSpec
@@ -71,7 +72,11 @@ def _claim_and_run(spec: JobSpec, store: JobStore, progress) -> RunOutcome:
     stored = store.get(job_id)
     if not result.success and stored.status != FINISHED:
         failures = [e for e in result.all_events if e.is_step_failure]
-        finish_job(stored.record, "failed", warehouse, store, step_failure(failures))
+        control = open_engine()
+        try:
+            finish_job(stored.record, "failed", warehouse, store, control, step_failure(failures))
+        finally:
+            control.dispose()
         stored = store.get(job_id)
     return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
 

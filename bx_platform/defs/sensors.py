@@ -6,7 +6,8 @@ import dagster as dg
 from bx_platform.defs.claims import CLAIMANT_TAG, owns_job, step_failure
 from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.partitions import benchmark_jobs
-from bx_platform.defs.resources import JobStoreResource, WarehouseResource
+from bx_platform.defs.resources import ControlPlaneResource, JobStoreResource, WarehouseResource
+from bx_platform.control.webhooks import deliver_due
 from bx_platform.pipeline.lifecycle import claim_job, finish_job
 
 CLAIMANT = "sensor:submitted_jobs"
@@ -35,10 +36,20 @@ def submitted_jobs(context: dg.SensorEvaluationContext, job_store: JobStoreResou
 
 @dg.run_failure_sensor(monitored_jobs=[benchmark_job], default_status=dg.DefaultSensorStatus.RUNNING)
 def failed_benchmark_runs(
-    context: dg.RunFailureSensorContext, job_store: JobStoreResource, warehouse: WarehouseResource
+    context: dg.RunFailureSensorContext, job_store: JobStoreResource, warehouse: WarehouseResource,
+    control: ControlPlaneResource,
 ) -> None:
     """A run that failed marks its job failed (it is never retried; the run's logs say why)."""
     jobs = job_store.get()
     stored = jobs.get(context.dagster_run.tags.get("dagster/partition", ""))
     if stored and owns_job(stored, context.dagster_run):  # not a run that was refused a job it did not own
-        finish_job(stored.record, "failed", warehouse.get(), jobs, step_failure(context.get_step_failure_events()))
+        failure = step_failure(context.get_step_failure_events())
+        finish_job(stored.record, "failed", warehouse.get(), jobs, control.get(), failure)
+
+
+@dg.sensor(minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def webhook_deliveries(context: dg.SensorEvaluationContext, control: ControlPlaneResource) -> dg.SkipReason:
+    """Deliver due webhook messages from the durable outbox (signed, retried with backoff, every attempt
+    recorded). Delivery retries are not job retries: a job's result never depends on them."""
+    report = deliver_due(control.get())
+    return dg.SkipReason(f"delivered {report.delivered}, retrying {report.retrying}, given up {report.failed}")

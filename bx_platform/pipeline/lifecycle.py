@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import resource
+
+import polars as pl
+import sqlalchemy as sa
+
+from bx_platform.control.metering import record_usage
+from bx_platform.control.webhooks import enqueue_event
 from bx_platform.jobs.store import CLAIMED, JobStore, StoredJob
 from bx_platform.pipeline.records import outcome_row
 from bx_platform.pipeline.results import failure_document
 from bx_platform.warehouse.store import Warehouse
 
 OUTCOMES = ("complete", "partial", "failed")
+# The webhook event of each outcome (docs/api.md, "Webhooks").
+EVENT_OF_OUTCOME = {"complete": "job.completed", "partial": "job.completed", "failed": "job.failed"}
+
+# CPU seconds of this process when it began running a job: a job runs in one process (the in-process
+# executor), so the difference at its end is the job's measured CPU time for the usage ledger.
+_cpu_at_start: dict[str, float] = {}
+
+
+def _process_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def claim_job(jobs: JobStore, job_id: str, claimant: str) -> bool:
@@ -20,14 +38,42 @@ def owned_by(stored: StoredJob, claimant: str) -> bool:
     return stored.status == CLAIMED and stored.claimed_by == claimant
 
 
-def finish_job(record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore, failure: dict | None = None) -> None:
-    """The terminal point of every job: record how it ended, in the store (`job_outcomes`) and the job store.
+def begin_run(job_id: str) -> None:
+    """Mark the start of the job's run in this process (its CPU time is metered from here)."""
+    _cpu_at_start[job_id] = _process_cpu_seconds()
 
-    A failed job also gets its result document, saying where and why it stopped (`failure`: stage, reason,
-    failed_expectations); a scored job's document was written by `publish_scores` before it gets here."""
+
+def finish_job(
+    record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore, control: sa.Engine, failure: dict | None = None
+) -> None:
+    """The terminal point of every job, whichever step ended it.
+
+    In order: the outcome is recorded (a failed job also gets its result document saying where and why it
+    stopped; a scored job's document was written by `publish_scores`) in the store (`job_outcomes`) and the
+    job store; then the job's usage is charged against its quote in the ledger, and a `job.completed` or
+    `job.failed` event is put in the organization's webhook outbox. The result never depends on those two:
+    they come after it is stored, and delivery happens later, from the outbox."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
+    job_id = record["job_id"]
     if outcome == "failed":
-        warehouse.write_result(record["job_id"], failure_document(record, failure or {}))
-    warehouse.write("verified", "job_outcomes", record["job_id"], outcome_row(record, outcome))
-    jobs.finish(record["job_id"], outcome)
+        warehouse.write_result(job_id, failure_document(record, failure or {}))
+    warehouse.write("verified", "job_outcomes", job_id, outcome_row(record, outcome))
+    jobs.finish(job_id, outcome)
+
+    started = _cpu_at_start.pop(job_id, None)
+    cpu_seconds = _process_cpu_seconds() - started if started is not None else 0.0
+    record_usage(control, job_id, cpu_seconds=cpu_seconds, bar_steps=bar_steps_run(record, warehouse))
+    organization = record["spec"]["organization"]
+    payload = {"job_id": job_id, "status": outcome, "result": f"/v1/jobs/{job_id}/result"}
+    enqueue_event(control, organization, EVENT_OF_OUTCOME[outcome], payload, event_key=f"{job_id}:finished")
+
+
+def bar_steps_run(record: dict, warehouse: Warehouse) -> int:
+    """Bar-steps the job actually simulated: verified equity rows of its strategies times its markets."""
+    job_id = record["job_id"]
+    if not warehouse.exists("verified", "equity", job_id):
+        return 0
+    strategies = record["spec"]["strategies"]
+    rows = warehouse.read("verified", "equity", job_id).filter(pl.col("strategy").is_in(strategies)).height
+    return rows * len(record["spec"]["markets"])

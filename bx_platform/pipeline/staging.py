@@ -12,6 +12,29 @@ from bx_platform.market import archive
 BAR_COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
 
 
+class PinnedDataChanged(Exception):
+    """A dataset's bytes at run time differ from what the job pinned at submission."""
+
+    def __init__(self, market: str, path: Path, pinned: str, actual: str):
+        super().__init__(
+            f"the data of {market} changed after the job was submitted: {path} has sha256 {actual}, "
+            f"the job pinned {pinned}"
+        )
+        self.market, self.path, self.pinned, self.actual = market, path, pinned, actual
+
+
+def check_pinned_data(record: dict, spec: JobSpec, archive_dir: Path | None = None) -> None:
+    """Re-hash every dataset of the job from disk and compare with the hash pinned in its record; raise
+    PinnedDataChanged naming both hashes on the first difference. A job runs on the bytes it was admitted on
+    or not at all."""
+    for market in spec.markets:
+        info = archive.find_dataset(market.venue, market.symbol, spec.timeframe, archive_dir)
+        actual = archive.sha256_file(info.path)
+        pinned = record["pinned"]["datasets"][market.key]
+        if actual != pinned:
+            raise PinnedDataChanged(market.key, info.path, pinned, actual)
+
+
 def job_bars(spec: JobSpec, job_id: str, archive_dir: Path | None = None) -> pl.DataFrame:
     """Long frame (job_id, organization, market, ts, OHLCV) of every market of the job.
 

@@ -192,7 +192,8 @@ def test_concurrent_submissions_from_processes_stay_within_the_budget_and_the_li
     grant_credits(engine, "acme", 12 * quote.credits)  # room for 12 jobs; the hour allows 9
     secret = create_key(engine, "acme", Capabilities(jobs_per_hour=None, jobs_per_day=None))[1]
     engine.dispose()
-    context = multiprocessing.get_context("fork")  # the children inherit the imports: fast
+    # spawn, not fork: the test process may hold threads (servers of other tests) whose locks a fork would copy held
+    context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         barrier = manager.Barrier(4)
         with context.Pool(4) as pool:

@@ -4,6 +4,7 @@ timestamps refused, retries with backoff under the same message id, every attemp
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import httpx
@@ -117,3 +118,21 @@ def test_only_http_urls_are_registered(engine):
     for url in ("ftp://example.org/hook", "not a url", "http:///path"):
         with pytest.raises(InputError, match="http or https URL"):
             add_endpoint(engine, "acme", url)
+
+
+def test_two_workers_at_once_send_each_message_once(engine, receiver):
+    message_ids = [enqueue_event(engine, "acme", "job.completed", {"n": n})[0] for n in range(12)]
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def worker():
+        barrier.wait()
+        reports.append(deliver_due(engine))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(r.delivered for r in reports) == 12
+    assert sorted(r.headers["webhook-id"] for r in receiver.requests) == sorted(message_ids)

@@ -14,7 +14,7 @@ import dagster as dg
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
 from bx_platform.defs.claims import CLAIMANT_TAG
 from bx_platform.defs.partitions import benchmark_jobs
-from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
+from bx_platform.defs.resources import ArchiveResource, ControlPlaneResource, JobStoreResource, WarehouseResource
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
 from bx_platform.pipeline.admission import submit
@@ -35,31 +35,44 @@ SMALL_JOB = {
 }
 
 
-def job_resources(store_url: str, warehouse_root: Path, archive_dir: Path | None = None) -> dict:
+def job_resources(store_url: str, warehouse_root: Path, archive_dir: Path | None = None, control_url: str | None = None) -> dict:
+    """The stores of a test's jobs; the control plane defaults to a SQLite file beside the warehouse."""
+    Path(warehouse_root).parent.mkdir(parents=True, exist_ok=True)
     return {
         "warehouse": WarehouseResource(root=str(warehouse_root)),
         "job_store": JobStoreResource(url=store_url),
+        "control": ControlPlaneResource(url=control_url or f"sqlite:///{Path(warehouse_root).parent / 'control.sqlite'}"),
         "archive": ArchiveResource(path=str(archive_dir or default_archive_dir())),
     }
 
 
-def materialize_job(spec_data: dict, store_url: str, warehouse_root: Path, instance, archive_dir: Path | None = None):
+def materialize_job(
+    spec_data: dict, store_url: str, warehouse_root: Path, instance, archive_dir: Path | None = None, control_url: str | None = None
+):
     """Submit, claim and materialize one job partition; returns (job_id, ExecuteInProcessResult)."""
     spec = parse_spec(spec_data)
     store = JobStore(store_url)
     record, _ = submit(spec, store, archive_dir)
-    assert store.claim(record["job_id"], TEST_CLAIMANT)
     store.dispose()
-    instance.add_dynamic_partitions(benchmark_jobs.name, [record["job_id"]])
-    result = dg.materialize(
+    return record["job_id"], materialize_submitted(record["job_id"], store_url, warehouse_root, instance, archive_dir, control_url)
+
+
+def materialize_submitted(
+    job_id: str, store_url: str, warehouse_root: Path, instance, archive_dir: Path | None = None, control_url: str | None = None
+):
+    """Claim a submitted job and materialize its partition; returns the ExecuteInProcessResult."""
+    store = JobStore(store_url)
+    assert store.claim(job_id, TEST_CLAIMANT)
+    store.dispose()
+    instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
+    return dg.materialize(
         [*benchmark_assets, *benchmark_checks],
-        partition_key=record["job_id"],
+        partition_key=job_id,
         instance=instance,
-        resources=job_resources(store_url, warehouse_root, archive_dir),
+        resources=job_resources(store_url, warehouse_root, archive_dir, control_url),
         raise_on_error=False,
         tags={CLAIMANT_TAG: TEST_CLAIMANT},
     )
-    return record["job_id"], result
 
 
 def bx_env(home: Path, **extra: str) -> dict:

@@ -17,7 +17,7 @@ from bx_platform.jobs.store import JobStore
 from bx_platform.paths import REPO_ROOT
 from bx_platform.market.archive import default_archive_dir, sha256_file
 from bx_platform.warehouse.store import Warehouse
-from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources, materialize_job
+from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources, materialize_job, materialize_submitted
 
 DATASET = "coinbase/BTC-USD/1h.parquet"
 RESULT_SCHEMA = REPO_ROOT / "bx_platform" / "result_schema.json"
@@ -99,3 +99,31 @@ def test_passing_gate_promotes_to_verified_and_the_job_runs_once(bx_home, tmp_pa
         assert conn.execute("SELECT count(*) FROM scores WHERE job_id = ?", [job_id]).fetchall() == [(2,)]
         board = conn.execute("SELECT strategy FROM leaderboard ORDER BY rank").fetchall()
     assert sorted(s for (s,) in board) == ["bx/momentum", "bx/sma-trend"]
+
+
+def test_a_job_whose_archive_file_changed_after_submission_fails_naming_both_hashes(tmp_path):
+    """Pinned data is re-hashed at run time: a file changed between submission and run fails the job."""
+    from bx_platform.pipeline.admission import submit
+    from bx_platform.jobs.spec import parse_spec
+
+    archive = tmp_path / "archive"
+    shutil.copytree(default_archive_dir(), archive)
+    store_url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(store_url)
+    record, _ = submit(parse_spec(SMALL_JOB), store, archive)
+    store.dispose()
+    pinned = record["pinned"]["datasets"]["coinbase:BTC/USD"]
+    path = archive / DATASET
+    bars = pl.read_parquet(path)
+    bars.with_columns(pl.when(pl.int_range(pl.len()) == 100).then(pl.col("close") * 1.01).otherwise(pl.col("close")).alias("close")).write_parquet(path)
+    changed = sha256_file(path)
+    warehouse = Warehouse(tmp_path / "warehouse").ensure()
+    with DagsterInstance.ephemeral() as instance:
+        job_id = record["job_id"]
+        result = materialize_submitted(job_id, store_url, warehouse.root, instance, archive)
+    assert not result.success
+    document = warehouse.read_result(job_id)
+    assert document["status"] == "failed" and document["failure"]["stage"] == "market_data"
+    assert pinned in document["failure"]["reason"] and changed in document["failure"]["reason"]
+    assert not warehouse.exists("staged", "market_bars", job_id) and not warehouse.exists("verified", "scores", job_id)
+    assert JobStore(store_url).get(job_id).state == "failed"

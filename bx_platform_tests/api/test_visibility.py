@@ -1,0 +1,93 @@
+"""Visibility, enforced on every route: organization B gets 404 for everything of A's private job, and no
+public response carries order-level data, strategy parameters or endpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from dagster import DagsterInstance
+from fastapi.routing import APIRoute
+
+from bx_platform.api.app import build_app
+from bx_platform.api.openapi import openapi_document
+from bx_platform_tests.defs.helpers import SMALL_JOB, materialize_job
+
+# Keys that would carry order-level data or strategy internals; none may appear in what another org reads.
+FORBIDDEN_KEYS = {"fills", "orders", "order", "qty", "quantity", "side", "endpoint", "url", "parameters", "params", "credentials", "code"}
+
+
+@pytest.fixture(scope="module")
+def jobs(platform):
+    """A private job of org-a and a public job of org-b, both submitted over HTTP and run through Dagster."""
+    ids = {}
+    for key, organization, visibility in (("a", "org-a", "private"), ("b", "org-b", "public")):
+        spec = {**SMALL_JOB, "organization": organization, "visibility": visibility, "name": f"{visibility}-room"}
+        with platform.client(key) as client:
+            submitted = client.post("/v1/jobs", json=spec)
+            assert submitted.status_code == 201, submitted.text
+        with DagsterInstance.ephemeral() as instance:
+            job_id, run = materialize_job(spec, platform.jobs_url, platform.warehouse_root, instance, control_url=platform.control_url)
+        assert run.success and job_id == submitted.json()["job_id"]
+        ids[visibility] = job_id
+    return ids
+
+
+def _concrete(path: str, job_id: str) -> str:
+    return path.replace("{job_id}", job_id).replace("{contest}", "any-contest")
+
+
+def _keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def test_every_route_hides_a_private_job_from_other_organizations(platform, jobs):
+    private = jobs["private"]
+    routes = [r for r in build_app().routes if isinstance(r, APIRoute)]
+    assert {r.path for r in routes} >= {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/result", "/v1/usage"}
+    with platform.client("a") as owner, platform.client("b") as other:
+        for route in routes:
+            for method in route.methods:
+                path = _concrete(route.path, private)
+                params = {"start": "2020-01-01T00:00:00Z", "end": "2030-01-01T00:00:00Z"} if route.path == "/v1/usage" else None
+                if method == "POST":
+                    continue  # submission creates, it reads nothing of anyone's
+                seen = other.request(method, path, params=params)
+                if "{job_id}" in route.path:
+                    assert seen.status_code == 404, (method, route.path, seen.text)
+                    if route.path.startswith("/v1/jobs/"):  # leaderboards are public data only, even for the owner
+                        assert owner.request(method, path).status_code == 200, (method, route.path)
+                echoed = seen.text.replace(path, "")  # a problem's `instance` repeats the path the caller typed
+                assert private not in echoed and "org-a" not in echoed, (method, route.path)
+    with platform.client("b") as other:
+        missing = other.get("/v1/jobs/job-000000000000000000000000")
+        hidden = other.get(f"/v1/jobs/{private}")
+        assert missing.json()["detail"] == hidden.json()["detail"]  # existence is not disclosed
+
+
+def test_public_job_is_readable_by_others_without_order_level_data(platform, jobs):
+    public = jobs["public"]
+    with platform.client("a") as other:
+        result = other.get(f"/v1/jobs/{public}/result")
+        assert result.status_code == 200 and result.headers["etag"]
+        assert other.get(f"/v1/jobs/{public}/result", headers={"If-None-Match": result.headers["etag"]}).status_code == 304
+        room = other.get(f"/v1/leaderboards/rooms/{public}").json()["rows"]
+        board = other.get("/v1/leaderboards/long-term").json()["rows"]
+        assert {r["strategy"] for r in room} == set(SMALL_JOB["strategies"]) and board
+        assert other.get(f"/v1/leaderboards/rooms/{jobs['private']}").status_code == 404
+        for response in (result, other.get(f"/v1/jobs/{public}")):
+            assert not (_keys(response.json()) & FORBIDDEN_KEYS), response.url
+        assert not (_keys(room) & FORBIDDEN_KEYS) and not (_keys(board) & FORBIDDEN_KEYS)
+
+
+def test_no_response_model_declares_order_level_or_strategy_internal_fields():
+    document = openapi_document()
+    properties = {
+        name for schema in document["components"]["schemas"].values() for name in schema.get("properties", {})
+    }
+    assert not properties & FORBIDDEN_KEYS
+    assert json.dumps(document).count('"fills"') == 0
