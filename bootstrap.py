@@ -6,7 +6,7 @@
     python3 bootstrap.py install   install only
 
 The environment is .venv at the repo root, installed from requirements.lock (every version and hash pinned)
-plus this project in editable mode. A second call skips the install when nothing it depends on changed.
+plus this project in editable mode and the example strategy packages of examples/. A second call skips the install when nothing it depends on changed.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 STAMP = VENV / ".bx-installed"
+EXAMPLES_STAMP = VENV / ".bx-examples-installed"
 
 
 def _fingerprint() -> str:
@@ -49,6 +50,21 @@ def install() -> None:
     STAMP.write_text(fingerprint)
 
 
+def install_examples() -> None:
+    """The example strategy packages (examples/*/pyproject.toml), so the demo and the tests can register them.
+    Not editable: a regular install keeps a RECORD of its files' hashes, which a strategy registration pins."""
+    packages = sorted(path.parent for path in (ROOT / "examples").glob("*/pyproject.toml"))
+    digest = hashlib.sha256()
+    for package in packages:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and not {"build", "__pycache__"} & set(path.parts) and ".egg-info" not in str(path):
+                digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    if EXAMPLES_STAMP.exists() and EXAMPLES_STAMP.read_text() == digest.hexdigest():
+        return
+    _run([str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps", *map(str, packages)])
+    EXAMPLES_STAMP.write_text(digest.hexdigest())
+
+
 def _run(command: list[str]) -> None:
     if subprocess.call(command) != 0:
         sys.exit(f"install failed: {' '.join(command)}")
@@ -60,6 +76,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     install()
+    install_examples()
     if command == "install":
         return 0
     if command == "demo":

@@ -14,7 +14,7 @@ from bx_platform.jobs.store import JobStore
 from bx_platform.market import archive
 from bx_platform.pipeline.staging import job_bars
 from bx_platform.scoring import governance
-from bx_platform.strategies import registry
+from bx_platform.strategies.handles import HandleRegistry
 from bx_platform.versions import ENGINE_VERSION, library_versions
 
 
@@ -22,10 +22,9 @@ from bx_platform.versions import ENGINE_VERSION, library_versions
 MIN_BARS_PER_SESSION = 2
 
 
-def admit(spec: JobSpec, archive_dir: Path | None = None) -> dict[str, str]:
+def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None = None) -> dict[str, str]:
     """Raise InputError naming the field if the job cannot run; return the pinned dataset hashes."""
-    for handle in spec.strategies:
-        registry.resolve(handle)
+    HandleRegistry(store.engine if store else None).admit(spec.organization, spec.strategies)
     if spec.scoring_version not in governance.released_versions():
         raise InputError(
             "scoring_version",
@@ -65,7 +64,7 @@ def admit(spec: JobSpec, archive_dir: Path | None = None) -> dict[str, str]:
 
 def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None) -> dict[str, Any]:
     """The immutable job record: the resolved spec plus everything pinned at submission."""
-    datasets = admit(spec, archive_dir)
+    datasets = admit(spec, archive_dir, store)
     existing = store.get(spec.job_id)
     if existing:
         return existing.record
@@ -81,6 +80,7 @@ def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None
             "scoring_version": spec.scoring_version,
             "scoring_version_sha256": governance.load_score_version(spec.scoring_version).sha256,
             "libraries": library_versions(),
+            "strategies": HandleRegistry(store.engine).admit(spec.organization, spec.strategies),
             "trials": {
                 "n": previous + len(spec.strategies),
                 # variance of the per-period Sharpe ratios of the organization's earlier evaluations;

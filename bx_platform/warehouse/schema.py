@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from bx_platform.execution.simulator import FILL_SCHEMA
+from bx_platform.strategies.remote import REMOTE_CALL_SCHEMA
 
 UTC_TS = pl.Datetime("us", "UTC")
 
@@ -89,6 +90,8 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "flags": pl.String,
         "runtime_ms": pl.Float64,
     },
+    # every call to a remote strategy, in call order: a replay answers from these rows (docs/strategies.md)
+    "remote_calls": {"job_id": pl.String, "organization": pl.String, **REMOTE_CALL_SCHEMA},
     "leaderboard": {
         "rank": pl.Int64,
         "strategy": pl.String,
