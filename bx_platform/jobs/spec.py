@@ -95,6 +95,17 @@ class Costs(_Strict):
     slippage_bps: float = Field(default=0.0, ge=0, le=1000)
 
 
+# -- the engine's settings (docs/engine.md): decision cadence and the fill model's overrides -------------------
+class FillOverrides(_Strict):
+    """Overrides of the venues' fill profiles for every market of the job; null keeps the profile's value."""
+
+    latency_bars: int = Field(default=0, ge=0, le=1000, description="extra bars between a decision and its first fill")
+    half_spread_bps: float | None = Field(default=None, ge=0, le=1000, description="where the archive has no bid/ask")
+    impact_coefficient: float | None = Field(default=None, ge=0, le=100, description="Y of the square-root law")
+    participation_cap: float | None = Field(default=None, gt=0, le=1, description="share of the bar's volume")
+    financing_daily_rate: float | None = Field(default=None, ge=0, le=0.01, description="on borrowed cash and shorts")
+
+
 class JobSpec(_Strict):
     schema_version: Literal["1"] = SCHEMA_VERSION
     organization: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
@@ -110,6 +121,8 @@ class JobSpec(_Strict):
     scoring_version: str = "bx-score-v1"
     sessions: int = Field(default=4, ge=1, le=52, description="battle sessions = scenarios")
     contest: str | None = None
+    decision_every: int = Field(default=1, ge=1, le=100_000, description="bars between two decisions")
+    fills: FillOverrides = FillOverrides()
 
     @field_validator("strategies")
     @classmethod

@@ -152,3 +152,16 @@ def observation_from_json(document: dict) -> Observation:
 
 def _iso(stamp: np.datetime64) -> str:
     return np.datetime_as_string(np.datetime64(stamp, "us"), unit="s") + "Z"
+
+
+class StrategyViolation(Exception):
+    """A strategy broke the contract at one decision: `kind` is one of VIOLATION_KINDS."""
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+# How a strategy can break the contract (docs/strategies.md); the engine flags `strategy_violation: KIND at TIME`.
+VIOLATION_KINDS = ("exception", "timeout", "non_finite", "unknown_market", "malformed", "process_died")
