@@ -88,19 +88,28 @@ def _event(events, n_events, t, m, reason, wanted, allowed):
     return n_events + 1
 
 
+# rows of the market block (fields x bars x markets) and of the order state (fields x markets)
+M_OPEN, M_CLOSE, M_BID, M_ASK, M_VOLUME, M_SIGMA, M_FUNDING, M_DAY = range(8)
+MARKET_FIELDS = 8
+O_QTY, O_HELD, O_PENDING, O_REQUESTED, O_DECIDED, O_KIND = range(6)
+ORDER_FIELDS = 6
+# rows of the per-bar output (fields x bars)
+OUT_EQUITY, OUT_CASH, OUT_GROSS, OUT_NET, OUT_LARGEST = range(5)
+OUT_FIELDS = 5
+
+
 @njit(cache=True)
-def run_bars(
-    t_from, t_to,
-    opens, closes, bids, asks, volumes, sigmas, funding, day_of_bar,
-    targets, market_params, params,
-    book, qty, held, pending, requested, decided_at, order_kind,
-    equity, gross_out, net_out, largest_out, cash_out,
-    fills, n_fills, events, n_events,
-):
+def run_bars(t_from, t_to, market, targets, market_params, params, book, state, out, fills, n_fills, events, n_events):
     """Advance the book over bars [t_from, t_to); returns (next bar, fills used, events used).
 
+    Few, packed arguments: the event path calls this once per decision, and each argument costs dispatch time.
     Stops early (returning the bar it reached) when the fill or event buffer may overflow in the next bar;
     the caller grows the buffers and calls again from there."""
+    opens, closes, bids, asks = market[M_OPEN], market[M_CLOSE], market[M_BID], market[M_ASK]
+    volumes, sigmas, funding, day_of_bar = market[M_VOLUME], market[M_SIGMA], market[M_FUNDING], market[M_DAY, :, 0]
+    qty, held, pending, requested = state[O_QTY], state[O_HELD], state[O_PENDING], state[O_REQUESTED]
+    decided_at, order_kind = state[O_DECIDED], state[O_KIND]
+    equity, cash_out, gross_out, net_out, largest_out = out[OUT_EQUITY], out[OUT_CASH], out[OUT_GROSS], out[OUT_NET], out[OUT_LARGEST]
     n_markets = opens.shape[1]
     order = np.empty(n_markets, dtype=np.int64)
     value = np.empty(n_markets)

@@ -81,6 +81,7 @@ class MarketData:
     day_of_bar: np.ndarray  # UTC day number of each bar
     observed: dict[str, tuple[tuple[str, ...], np.ndarray]]  # key -> (column names, bars x columns block)
     frames: dict[str, pl.DataFrame]
+    packed: np.ndarray  # the kernel's market block (kernel.M_* fields x bars x markets)
 
     @property
     def n_bars(self) -> int:
@@ -90,6 +91,11 @@ class MarketData:
         """The decision time of bar t: its close (= its open + one bar), UTC."""
         opened = self.ts[t].astype("datetime64[us]").astype(datetime).replace(tzinfo=timezone.utc)
         return opened + timedelta(seconds=self.bar_seconds)
+
+    def close_times(self) -> list[datetime]:
+        """Every bar's close time at once (the event path's clock)."""
+        closes = pl.Series(self.ts + np.timedelta64(self.bar_seconds, "s"), dtype=pl.Datetime("us"))
+        return closes.dt.replace_time_zone("UTC").to_list()
 
 
 def market_data(
@@ -122,20 +128,27 @@ def market_data(
     for m, key in enumerate(keys):
         if funding and key in funding:
             funding_matrix[:, m] = funding[key]
+    volumes = column("volume")
+    sigmas = bar_volatility(opens, column("high"), column("low"), closes)
+    day_of_bar = (ts.astype("datetime64[D]").astype(np.int64)).astype(float)
+    packed = np.ascontiguousarray(
+        np.stack([opens, closes, bids, asks, volumes, sigmas, funding_matrix, np.repeat(day_of_bar[:, None], len(keys), axis=1)])
+    )
     return MarketData(
         keys=keys,
         ts=ts,
         bar_seconds=TIMEFRAME_SECONDS[timeframe],
         opens=opens,
         closes=closes,
-        volumes=column("volume"),
+        volumes=volumes,
         bids=bids,
         asks=asks,
-        sigmas=np.ascontiguousarray(bar_volatility(opens, column("high"), column("low"), closes)),
+        sigmas=sigmas,
         funding=funding_matrix,
-        day_of_bar=(ts.astype("datetime64[D]").astype(np.int64)).astype(float),
+        day_of_bar=day_of_bar,
         observed=observed,
         frames=dict(bars),
+        packed=packed,
     )
 
 
@@ -169,10 +182,12 @@ class _Book:
         self.book = np.zeros(k.BOOK_SIZE)
         self.book[k.CASH] = self.book[k.PEAK] = self.book[k.DAY_START] = self.book[k.LAST_EQUITY] = params.initial_capital
         self.book[k.DAY] = data.day_of_bar[0] if n else 0.0
-        self.qty, self.held, self.pending, self.requested = (np.zeros(m) for _ in range(4))
-        self.decided_at, self.order_kind = np.zeros(m), np.zeros(m)
+        self.state = np.zeros((k.ORDER_FIELDS, m))
+        self.qty = self.state[k.O_QTY]
         self.targets = np.full((n, m), np.nan)
-        self.out = {name: np.zeros(n) for name in EQUITY_COLUMNS}
+        self.packed_out = np.zeros((k.OUT_FIELDS, n))
+        rows = {"equity": k.OUT_EQUITY, "cash": k.OUT_CASH, "gross_exposure": k.OUT_GROSS, "net_exposure": k.OUT_NET, "max_position_weight": k.OUT_LARGEST}
+        self.out = {name: self.packed_out[rows[name]] for name in EQUITY_COLUMNS}
         self.fills = np.zeros((max(64, 4 * m), k.FILL_COLUMNS))
         self.events = np.zeros((max(64, 8 * m), k.EVENT_COLUMNS))
         self.n_fills = self.n_events = 0
@@ -193,14 +208,10 @@ class _Book:
 
     def advance(self, t_from: int, t_to: int) -> None:
         """Run bars [t_from, t_to), growing the record buffers whenever the kernel asks for room."""
-        d, o = self.data, self.out
         while t_from < t_to:
             t_from, self.n_fills, self.n_events = k.run_bars(
-                t_from, t_to, d.opens, d.closes, d.bids, d.asks, d.volumes, d.sigmas, d.funding, d.day_of_bar,
-                self.targets, self.market_params, self.scalars,
-                self.book, self.qty, self.held, self.pending, self.requested, self.decided_at, self.order_kind,
-                o["equity"], o["gross_exposure"], o["net_exposure"], o["max_position_weight"], o["cash"],
-                self.fills, self.n_fills, self.events, self.n_events,
+                t_from, t_to, self.data.packed, self.targets, self.market_params, self.scalars, self.book,
+                self.state, self.packed_out, self.fills, self.n_fills, self.events, self.n_events,
             )
             if t_from < t_to:
                 self.fills = np.vstack([self.fills, np.zeros_like(self.fills)])
@@ -218,16 +229,17 @@ class _Book:
         return self.book[k.HALT] == k.RUNNING
 
     def portfolio(self, t: int) -> PortfolioState:
-        equity = self.out["equity"][t]
-        values = self.qty * self.data.closes[t]
-        keys = self.data.keys
+        """The book at bar t's close, in plain Python numbers (cheap for the few markets of a job)."""
+        out, keys = self.packed_out, self.data.keys
+        equity = out.item(k.OUT_EQUITY, t)
+        units = self.qty.tolist()
         return PortfolioState(
-            cash=float(self.book[k.CASH]),
-            equity=float(equity),
-            positions=dict(zip(keys, self.qty.tolist())),
-            weights=dict(zip(keys, (values / equity).tolist())),
-            gross_exposure=float(self.out["gross_exposure"][t]),
-            net_exposure=float(self.out["net_exposure"][t]),
+            out.item(k.OUT_CASH, t),
+            equity,
+            dict(zip(keys, units)),
+            {key: u * c / equity for key, u, c in zip(keys, units, self.data.closes[t].tolist())},
+            out.item(k.OUT_GROSS, t),
+            out.item(k.OUT_NET, t),
         )
 
 
@@ -235,17 +247,14 @@ def _cap(cap: float | None) -> float:
     return math.nan if cap is None else float(cap)
 
 
-def observation(data: MarketData, book: _Book, t: int, lookback: int, timeframe: str) -> Observation:
+def observation(data: MarketData, book: _Book, t: int, lookback: int, timeframe: str, when: datetime | None = None) -> Observation:
     """What a strategy may know at bar t's close: copies of the last `lookback` bars, never a view of later ones."""
     lo = max(0, t - max(lookback, 1) + 1)
     markets = {}
-    for key in data.keys:
-        names, block = data.observed[key]
+    for key, (names, block) in data.observed.items():
         window = block[lo : t + 1].copy()
-        markets[key] = MarketWindow(ts=data.ts[lo : t + 1].copy(), columns={n: window[:, j] for j, n in enumerate(names)})
-    return Observation(
-        decision_time=data.close_time(t), bar_index=t, markets=markets, portfolio=book.portfolio(t), timeframe=timeframe
-    )
+        markets[key] = MarketWindow(data.ts[lo : t + 1].copy(), dict(zip(names, window.T)))
+    return Observation(when or data.close_time(t), t, markets, book.portfolio(t), timeframe)
 
 
 def validate_decision(answer: object, keys: list[str]) -> dict[str, float] | None:
@@ -256,7 +265,7 @@ def validate_decision(answer: object, keys: list[str]) -> dict[str, float] | Non
         raise StrategyViolation("malformed", f"expected a mapping of market to weight, got {type(answer).__name__}")
     out = {}
     for key, weight in answer.items():
-        if not isinstance(key, str) or isinstance(weight, bool) or not isinstance(weight, Real):
+        if type(weight) is not float and (not isinstance(weight, Real) or isinstance(weight, bool)) or not isinstance(key, str):
             raise StrategyViolation("malformed", "weights must map market keys (text) to numbers")
         if key not in keys:
             raise StrategyViolation("unknown_market", f"{key!r} is not a market of this job")
@@ -278,12 +287,13 @@ def run_event_path(strategy: Strategy, data: MarketData, params: ExecutionParams
     flags: list[str] = []
     latencies: list[float] = []
     book.advance(0, min(1, n))
+    clock = data.close_times()
     t = 0
     done = min(1, n)  # bars the kernel has run
     while t < n - 1:  # a decision at the last close could never fill
         if not book.running:
             break
-        obs = observation(data, book, t, lookback, timeframe)
+        obs = observation(data, book, t, lookback, timeframe, clock[t])
         started = time.perf_counter_ns()
         try:
             answer = strategy.decide(obs)
@@ -408,6 +418,10 @@ def simulate(
     )
 
 
+def _keys(data: MarketData, index: np.ndarray) -> pl.Series:
+    return pl.Series(data.keys, dtype=pl.String).gather(index.astype(np.int64))
+
+
 def _fills_frame(book: _Book, data: MarketData, handle: str) -> pl.DataFrame:
     rows = book.fills[: book.n_fills]
     bar = rows[:, k.F_BAR].astype(np.int64)
@@ -416,12 +430,12 @@ def _fills_frame(book: _Book, data: MarketData, handle: str) -> pl.DataFrame:
     step = np.timedelta64(data.bar_seconds, "s")
     return pl.DataFrame(
         {
-            "strategy": [handle] * len(rows),
-            "market": [data.keys[int(m)] for m in rows[:, k.F_MARKET]],
+            "strategy": pl.repeat(handle, len(rows), eager=True, dtype=pl.String),
+            "market": _keys(data, rows[:, k.F_MARKET]),
             "decision_ts": (data.ts[decided] + step).astype("datetime64[us]"),
             "ts": data.ts[bar],
-            "side": np.where(rows[:, k.F_QTY] > 0, "buy", "sell"),
-            "kind": np.where(rows[:, k.F_KIND] == k.KIND_FLATTEN, "flatten", "target"),
+            "side": pl.Series(np.where(rows[:, k.F_QTY] > 0, "buy", "sell")),
+            "kind": pl.Series(np.where(rows[:, k.F_KIND] == k.KIND_FLATTEN, "flatten", "target")),
             "requested_qty": np.abs(rows[:, k.F_REQUESTED]),
             "qty": qty,
             "price": rows[:, k.F_PRICE],
@@ -435,13 +449,13 @@ def _fills_frame(book: _Book, data: MarketData, handle: str) -> pl.DataFrame:
 
 def _events_frame(book: _Book, data: MarketData) -> pl.DataFrame:
     rows = book.events[: book.n_events]
+    reasons = pl.Series([EVENT_REASONS[r] for r in sorted(EVENT_REASONS)], dtype=pl.String)
     return pl.DataFrame(
         {
-            "ts": data.ts[rows[:, k.E_BAR].astype(np.int64)],
-            "market": [data.keys[int(m)] for m in rows[:, k.E_MARKET]],
-            "reason": [EVENT_REASONS[r] for r in rows[:, k.E_REASON]],
+            "ts": pl.Series(data.ts[rows[:, k.E_BAR].astype(np.int64)], dtype=pl.Datetime("us")),
+            "market": _keys(data, rows[:, k.E_MARKET]),
+            "reason": reasons.gather(rows[:, k.E_REASON].astype(np.int64)),
             "wanted": rows[:, k.E_WANTED],
             "allowed": rows[:, k.E_ALLOWED],
-        },
-        schema={"ts": pl.Datetime("us"), "market": pl.String, "reason": pl.String, "wanted": pl.Float64, "allowed": pl.Float64},
+        }
     ).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))

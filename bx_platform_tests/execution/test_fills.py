@@ -15,6 +15,7 @@ import pytest
 from bx_platform.execution.battle_room import check_accounting
 from bx_platform.execution.fill_model import MarketFill
 from bx_platform.execution.simulator import market_data, simulate
+from bx_platform.execution.summary import execution_summary
 from bx_platform.market.archive import read_bars
 from bx_platform_tests.execution.test_simulator import BTC, PARAMS, Scripted, btc_bars
 
@@ -77,6 +78,9 @@ def test_an_order_beyond_the_participation_cap_fills_partially_and_carries_the_r
         assert f["ts"] == frame["ts"][1 + i] and f["qty"] == pytest.approx(cap * frame["volume"][1 + i], rel=1e-12)
     assert sum(f["qty"] for f in fills) == pytest.approx(units, rel=1e-12)
     assert (result.events["reason"] == "partial_fill_carried").sum() == len(fills) - 1
+    summary = execution_summary("s", result.path, result.fills, result.events, result.equity, 0.0, 0.0, capital, [])
+    assert (summary["orders"], summary["fills"], summary["partial_fills"]) == (1, len(fills), len(fills) - 1)
+    assert summary["turnover"] == pytest.approx(sum(f["notional"] for f in fills) / capital)
 
 
 def test_a_short_pays_the_daily_financing_rate_on_its_notional_every_bar():
