@@ -170,15 +170,16 @@ def main() -> None:
     weights = walk(rng, args.markets_bars, 10, 0.003, -0.1, 0.1)
     case(vbt, "10 markets, targets change each bar", ten, weights, args.repeat)
 
-    keys = ("coinbase:BTC/USD",)
-    bars = {keys[0]: tiled_bars(args.event_bars)}
-    data = market_data(bars, PARAMS)
-    seconds, result = best_of(lambda: simulate(Trivial(keys), data, PARAMS, audit_seed=None), 1)
-    print(
-        f"{'event path, trivial strategy':<34} bars x markets {args.event_bars:>9,} x 1  decisions {result.latencies_ms.size:,} "
-        f"| {args.event_bars / seconds / 1e3:6.1f} k bar-steps/s ({seconds:.2f} s; decide p50 "
-        f"{result.latency(0.5) * 1e3:.1f} us, p95 {result.latency(0.95) * 1e3:.1f} us)"
-    )
+    for markets in (1, 10):
+        bars = {f"m{i}": tiled_bars(args.event_bars // markets, offset=1_777 * i) for i in range(markets)}
+        data = market_data(bars, PARAMS)
+        seconds, result = best_of(lambda: simulate(Trivial(tuple(bars)), data, PARAMS, audit_seed=None), 1)
+        steps = data.n_bars * markets
+        print(
+            f"{f'event path, trivial strategy':<34} bars x markets {data.n_bars:>9,} x {markets:<2} decisions "
+            f"{result.latencies_ms.size:,} | {steps / seconds / 1e3:6.1f} k bar-steps/s ({seconds:.2f} s; decide p50 "
+            f"{result.latency(0.5) * 1e3:.1f} us, p95 {result.latency(0.95) * 1e3:.1f} us)"
+        )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from bx_platform.evaluation.luck import seed_from_job_id
 from bx_platform.execution.fill_model import ExecutionParams, MarketFill, venue_profile
 from bx_platform.execution.simulator import MarketData, SimulationResult, market_data, simulate
 from bx_platform.execution.summary import EXECUTION_SUMMARY_SCHEMA, execution_summary
-from bx_platform.jobs.spec import JobSpec
+from bx_platform.jobs.spec import TIMEFRAME_SECONDS, JobSpec
 from bx_platform.market import archive
 from bx_platform.strategies import registry
 
@@ -66,7 +67,8 @@ def funding_rates(spec: JobSpec, ts: pl.Series, archive_dir: Path | None = None)
         events = archive.read_funding(market.venue, market.symbol, archive_dir)
         bar = np.searchsorted(ts.to_numpy(), events["ts"].to_numpy(), side="right") - 1
         rates = np.zeros(ts.len())
-        inside = bar >= 0
+        window_end = ts[-1] + timedelta(seconds=TIMEFRAME_SECONDS[spec.timeframe])  # the last bar's close
+        inside = (bar >= 0) & (events["ts"] < window_end).to_numpy()
         np.add.at(rates, bar[inside], events["rate"].to_numpy()[inside])
         out[market.key] = rates
     return out

@@ -73,15 +73,12 @@ class MarketData:
     bar_seconds: int
     opens: np.ndarray
     closes: np.ndarray
-    volumes: np.ndarray
-    bids: np.ndarray  # the fill quote of a sell at each open
-    asks: np.ndarray  # the fill quote of a buy at each open
-    sigmas: np.ndarray
-    funding: np.ndarray  # funding rate charged at each bar's close (0: none)
     day_of_bar: np.ndarray  # UTC day number of each bar
     observed: dict[str, tuple[tuple[str, ...], np.ndarray]]  # key -> (column names, bars x columns block)
     frames: dict[str, pl.DataFrame]
-    packed: np.ndarray  # the kernel's market block (kernel.M_* fields x bars x markets)
+    # the kernel's market block (kernel.M_* fields x bars x markets): open, close, the bid a sell fills at and the
+    # ask a buy fills at, volume, the volatility known at the open, the funding rate charged at the close, the day
+    packed: np.ndarray
 
     @property
     def n_bars(self) -> int:
@@ -140,11 +137,6 @@ def market_data(
         bar_seconds=TIMEFRAME_SECONDS[timeframe],
         opens=opens,
         closes=closes,
-        volumes=volumes,
-        bids=bids,
-        asks=asks,
-        sigmas=sigmas,
-        funding=funding_matrix,
         day_of_bar=day_of_bar,
         observed=observed,
         frames=dict(bars),
@@ -247,13 +239,34 @@ def _cap(cap: float | None) -> float:
     return math.nan if cap is None else float(cap)
 
 
+class _Columns(Mapping):
+    """A window's columns, each a view into that window's own copy (made when the observation is built);
+    the views are cut when a strategy reads a column, which most do for one or two columns only."""
+
+    __slots__ = ("_names", "_window")
+
+    def __init__(self, names: tuple[str, ...], window: np.ndarray):
+        self._names, self._window = names, window
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._window[:, self._names.index(name)]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def observation(data: MarketData, book: _Book, t: int, lookback: int, timeframe: str, when: datetime | None = None) -> Observation:
     """What a strategy may know at bar t's close: copies of the last `lookback` bars, never a view of later ones."""
     lo = max(0, t - max(lookback, 1) + 1)
     markets = {}
     for key, (names, block) in data.observed.items():
         window = block[lo : t + 1].copy()
-        markets[key] = MarketWindow(data.ts[lo : t + 1].copy(), dict(zip(names, window.T)))
+        markets[key] = MarketWindow(data.ts[lo : t + 1].copy(), _Columns(names, window))
     return Observation(when or data.close_time(t), t, markets, book.portfolio(t), timeframe)
 
 
@@ -295,23 +308,19 @@ def run_event_path(strategy: Strategy, data: MarketData, params: ExecutionParams
             break
         obs = observation(data, book, t, lookback, timeframe, clock[t])
         started = time.perf_counter_ns()
+        failure = None
         try:
             answer = strategy.decide(obs)
-        except StrategyViolation as violation:
-            latencies.append((time.perf_counter_ns() - started) / 1e6)
-            flags.append(violation_flag(violation.kind, obs.decision_time))
-            book.stop(t)
-            break
-        except Exception:  # any other failure of the strategy's code
-            latencies.append((time.perf_counter_ns() - started) / 1e6)
-            flags.append(violation_flag("exception", obs.decision_time))
-            book.stop(t)
-            break
+        except Exception as error:  # an adapter's StrategyViolation, or any failure of the strategy's code
+            failure = error.kind if isinstance(error, StrategyViolation) else "exception"
         latencies.append((time.perf_counter_ns() - started) / 1e6)
-        try:
-            decision = validate_decision(answer, keys)
-        except StrategyViolation as violation:
-            flags.append(violation_flag(violation.kind, obs.decision_time))
+        if failure is None:
+            try:
+                decision = validate_decision(answer, keys)
+            except StrategyViolation as violation:
+                failure = violation.kind
+        if failure is not None:
+            flags.append(violation_flag(failure, obs.decision_time))
             book.stop(t)
             break
         if decision:
@@ -327,7 +336,7 @@ def run_event_path(strategy: Strategy, data: MarketData, params: ExecutionParams
 
 def target_matrix(strategy: VectorizedStrategy, frames: Mapping[str, pl.DataFrame], keys: list[str]) -> np.ndarray:
     frame = strategy.target_frame(dict(frames))
-    return np.column_stack([np.asarray(frame[key], dtype=float) for key in keys]).reshape(-1, len(keys))
+    return np.ascontiguousarray(np.column_stack([np.asarray(frame[key], dtype=float) for key in keys]).reshape(-1, len(keys)))
 
 
 def lookahead_cut(full: np.ndarray, strategy: VectorizedStrategy, data: MarketData, seed: int) -> int | None:
@@ -364,16 +373,15 @@ def run_fast_path(
     targets[~decisions] = np.nan
     flags: list[str] = []
     infinite = np.flatnonzero(np.isinf(targets).any(axis=1))
+    book.targets = targets
     if infinite.size:  # a non-finite answer stops the strategy there, as on the event path
         t = int(infinite[0])
         targets[t:] = np.nan
         book.advance(0, t + 1)
         flags.append(violation_flag("non_finite", data.close_time(t)))
         book.stop(t)
-        book.targets = np.ascontiguousarray(targets)
         book.advance(t + 1, data.n_bars)
     else:
-        book.targets = np.ascontiguousarray(targets)
         book.advance(0, data.n_bars)
     n_decisions = max(int(decisions.sum()), 1)
     return book, flags, [elapsed_ms / n_decisions] * n_decisions  # one vectorized call, amortized per decision

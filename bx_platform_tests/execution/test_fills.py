@@ -23,19 +23,6 @@ UTC = timezone.utc
 FEES_ONLY = replace(PARAMS, slippage_rate=0.0)
 
 
-@dataclass(frozen=True)
-class Per:
-    """Fixed target weights per market from a given bar on (flat before)."""
-
-    weights: dict
-    start: int = 0
-    handle: str = "test/per-market"
-    lookback: int = 1
-
-    def decide(self, observation):
-        return self.weights if observation.bar_index >= self.start else {k: 0.0 for k in observation.markets}
-
-
 def test_eur_usd_buys_at_the_ask_and_sells_at_the_bid():
     bars = read_bars("oanda", "EUR/USD", "1h", datetime(2018, 3, 1, tzinfo=UTC), datetime(2018, 3, 3, tzinfo=UTC))
     key = "oanda:EUR/USD"
@@ -163,3 +150,39 @@ def test_the_accounting_identity_holds_on_every_bar_of_a_multi_market_long_short
     marked = cash + sum(positions[k] * bars[k]["close"][-1] for k in keys)
     assert result.equity["equity"][-1] == pytest.approx(marked, rel=1e-10)
     assert min(positions.values()) < 0 < max(positions.values())
+
+
+def test_perpetual_funding_is_charged_at_the_close_of_the_bar_holding_the_funding_time():
+    from bx_platform.execution.battle_room import funding_rates
+    from bx_platform.jobs.spec import parse_spec
+
+    # the archive's real funding events of Binance's BTCUSD perpetual, mapped onto an hourly grid
+    spec = parse_spec({
+        "organization": "acme", "markets": [{"venue": "binance", "symbol": "BTC/USD:PERP"}],
+        "window": {"start": "2020-12-29", "end": "2021-01-02"}, "strategies": ["bx/buy-and-hold"],
+    })
+    grid = pl.datetime_range(datetime(2020, 12, 29, tzinfo=UTC), datetime(2021, 1, 1, 23, tzinfo=UTC), "1h", eager=True, time_zone="UTC")
+    rates = funding_rates(spec, grid.dt.cast_time_unit("us"))["binance:BTC/USD:PERP"]
+    events = read_funding_table()
+    inside = events.filter(pl.col("ts") < datetime(2021, 1, 2, tzinfo=UTC))
+    assert inside.height > 0 and np.count_nonzero(rates) == inside.height
+    assert rates[int((inside["ts"][0] - grid[0]).total_seconds() // 3600)] == inside["rate"][0]
+
+    # a long on bars that carry those rates pays units x close x rate at that close
+    bars = btc_bars()
+    funding = np.zeros(bars[BTC].height)
+    funding[5], funding[13] = 0.001, -0.0005
+    data = market_data(bars, FEES_ONLY, funding={BTC: funding})
+    result = simulate(Scripted((0.5,)), data, FEES_ONLY)
+    [fill] = result.fills.to_dicts()
+    cash = result.equity["cash"].to_numpy()
+    close = bars[BTC]["close"].to_numpy()
+    assert cash[4] - cash[5] == pytest.approx(fill["qty"] * close[5] * 0.001, rel=1e-9)
+    assert cash[13] - cash[12] == pytest.approx(fill["qty"] * close[13] * 0.0005, rel=1e-9)
+    assert result.funding == pytest.approx(fill["qty"] * (close[5] * 0.001 - close[13] * 0.0005), rel=1e-12)
+
+
+def read_funding_table() -> pl.DataFrame:
+    from bx_platform.market.archive import read_funding
+
+    return read_funding("binance", "BTC/USD:PERP").sort("ts")

@@ -131,3 +131,26 @@ def test_every_decision_call_is_timed():
     result = simulate(Slow(), bars, PARAMS)
     assert result.latencies_ms.size == 19 and result.latency(0.5) >= 2.0 and result.runtime_ms >= 2.0
     assert simulate(Scripted((0.0,)), bars, PARAMS).latency(1.0) < 2.0
+
+
+@dataclass(frozen=True)
+class InfiniteFrame:
+    """A vectorized strategy that answers long, then +inf from bar 10 on."""
+
+    handle: str = "test/infinite-frame"
+    lookback: int = 1
+
+    def decide(self, observation):
+        return {BTC: 1.0 if observation.bar_index < 10 else float("inf")}
+
+    def target_frame(self, bars):
+        n = bars[BTC].height
+        return {BTC: np.where(np.arange(n) < 10, 1.0, np.inf)}
+
+
+def test_a_non_finite_target_frame_stops_the_strategy_as_the_event_path_does():
+    bars = btc_bars()
+    fast = simulate(InfiniteFrame(), bars, PARAMS, path="fast")
+    event = simulate(InfiniteFrame(), bars, PARAMS, path="event")
+    assert fast.path == "fast" and fast.flags == event.flags == ["strategy_violation: non_finite at " + bars[BTC]["ts"][11].strftime("%Y-%m-%dT%H:%MZ")]
+    assert fast.fills.height == 2 and fast.fills.equals(event.fills) and fast.equity.equals(event.equity)

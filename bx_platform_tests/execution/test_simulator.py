@@ -100,11 +100,13 @@ def test_targets_are_clipped_to_the_capital_constraints_and_each_clip_is_recorde
     assert weights["gross_exposure"][0] <= 1.0 + 1e-3 and abs(weights["net_exposure"][0]) <= 0.5 + 1e-3
 
 
-def test_the_builtins_decide_exactly_what_their_target_frames_say_and_both_paths_fill_alike():
+@pytest.mark.parametrize("every, latency", [(1, 0), (3, 2)])
+def test_the_builtins_decide_exactly_what_their_target_frames_say_and_both_paths_fill_alike(every, latency):
     bars = btc_bars(datetime(2018, 1, 1, tzinfo=timezone.utc), datetime(2018, 3, 1, tzinfo=timezone.utc))
+    params = replace(PARAMS, decision_every=every, latency_bars=latency)
     for strategy in (BuyAndHold(), SmaTrend(), TimeSeriesMomentum(), ZScoreMeanReversion()):
-        fast = simulate(strategy, bars, PARAMS, path="fast")
-        event = simulate(strategy, bars, PARAMS, path="event")
+        fast = simulate(strategy, bars, params, path="fast")
+        event = simulate(strategy, bars, params, path="event")
         assert fast.path == "fast" and event.path == "event"
         assert fast.fills.height > 0, strategy.handle
         assert fast.fills.equals(event.fills), strategy.handle
