@@ -1,5 +1,6 @@
 """Speed and agreement of the execution engine against vectorbt 1.2, in one process, on the same bars and the
-same decisions. Run: ``python bench/engine.py [--bars N] [--markets-bars N] [--event-bars N]``.
+same decisions. Run: ``python bench/engine.py [--bars N] [--markets-bars N] [--event-bars N]``; the 105 M
+bar-step case (1 year of minute bars x 10 markets x 20 built-ins) alone: ``python bench/engine.py --full-year``.
 
 Bars: Coinbase BTC/USD hourly from the archive, tiled to size by mirroring the series at each join (forward,
 then backward with open and close swapped, ...), so prices stay continuous. Markets of the multi-market case
@@ -10,7 +11,8 @@ no other cost (the models coincide: our spread, impact, participation cap and fi
 only where the target changes (vectorbt: `size` NaN elsewhere), `Portfolio.from_orders` with
 `size_type="targetpercent"`, `price=open`, cash shared across markets and sells first (`call_seq="auto"`).
 Printed: bar-steps per second (bars x markets, best of --repeat, compile apart), the largest relative
-difference between the two equity curves over the whole curve, and the peak RSS of the process.
+difference between the two equity curves over the whole curve, and the peak RSS of the process. Then the event
+path with a trivial in-process strategy (one decision per bar) on 1 and 10 markets.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import resource
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import polars as pl
@@ -29,7 +31,9 @@ warnings.filterwarnings("ignore")
 
 from bx_platform.execution.fill_model import ExecutionParams  # noqa: E402
 from bx_platform.execution.simulator import market_data, simulate  # noqa: E402
+from bx_platform.jobs.spec import TIMEFRAME_SECONDS  # noqa: E402
 from bx_platform.market.archive import read_bars  # noqa: E402
+from bx_platform.strategies.builtins import BuyAndHold, SmaTrend, TimeSeriesMomentum, ZScoreMeanReversion  # noqa: E402
 
 FEE = 0.001
 CAPITAL = 100_000.0
@@ -39,9 +43,9 @@ PARAMS = ExecutionParams(
 )
 
 
-def tiled_bars(n: int, offset: int = 0) -> pl.DataFrame:
-    """n hourly bars of real BTC/USD, mirrored at each join, starting `offset` bars into the tiling."""
-    src = read_bars("coinbase", "BTC/USD", "1h", datetime(2017, 7, 1, tzinfo=timezone.utc), datetime(2019, 10, 18, tzinfo=timezone.utc))
+def tiled_bars(n: int, offset: int = 0, symbol: str = "BTC/USD", timeframe: str = "1h") -> pl.DataFrame:
+    """n bars of a real Coinbase series, mirrored at each join, starting `offset` bars into the tiling."""
+    src = read_bars("coinbase", symbol, timeframe, datetime(2017, 7, 1, tzinfo=timezone.utc), datetime(2019, 10, 18, tzinfo=timezone.utc))
     forward = src.select("open", "high", "low", "close", "volume")
     backward = forward.reverse().select(
         pl.col("close").alias("open"), "high", "low", pl.col("open").alias("close"), "volume"
@@ -51,8 +55,8 @@ def tiled_bars(n: int, offset: int = 0) -> pl.DataFrame:
         pieces.append(forward if len(pieces) % 2 == 0 else backward)
         total += forward.height
     frame = pl.concat(pieces).slice(offset, n)
-    start = datetime(2000, 1, 1, tzinfo=timezone.utc)
-    ts = pl.datetime_range(start, start + (n - 1) * (datetime(2000, 1, 1, 1) - datetime(2000, 1, 1)), "1h", eager=True, time_zone="UTC")
+    start, step = datetime(2000, 1, 1, tzinfo=timezone.utc), timedelta(seconds=TIMEFRAME_SECONDS[timeframe])
+    ts = pl.datetime_range(start, start + (n - 1) * step, step, eager=True, time_zone="UTC")
     return frame.with_columns(ts=ts.dt.cast_time_unit("us")).select("ts", "open", "high", "low", "close", "volume")
 
 
@@ -136,13 +140,44 @@ def case(vbt, name: str, bars: dict, targets: np.ndarray, repeat: int) -> None:
     )
 
 
+def full_year() -> None:
+    """1 year of 1-minute bars x 10 markets x 20 built-in strategies (105 M bar-steps), as a job runs them:
+    one shared set of bar arrays, each strategy on the fast path with its look-ahead audit."""
+    n = 525_600
+    started = time.perf_counter()
+    symbols = ("BTC/USD", "ETH/USD", "LTC/USD")
+    bars = {f"m{i}": tiled_bars(n, offset=97 * i, symbol=symbols[i % 3], timeframe="1m") for i in range(10)}
+    data = market_data(bars, PARAMS, "1m")
+    prepared = time.perf_counter() - started
+    strategies = (
+        [BuyAndHold()]
+        + [SmaTrend(fast=f, slow=s) for f, s in ((5, 20), (10, 50), (20, 100), (50, 200), (10, 30))]
+        + [TimeSeriesMomentum(period=p) for p in (10, 30, 60, 120, 240, 480, 1440)]
+        + [ZScoreMeanReversion(window=w, entry=e) for w, e in ((20, 1.5), (20, 2.0), (60, 1.5), (60, 2.0), (120, 1.5), (120, 2.5), (240, 2.0))]
+    )
+    assert len(strategies) == 20
+    for i, strategy in enumerate(strategies):
+        result = simulate(strategy, data, PARAMS, timeframe="1m", audit_seed=i)
+        assert result.path == "fast", result.flags
+    seconds = time.perf_counter() - started
+    steps = n * 10 * len(strategies)
+    print(
+        f"1 year of 1m bars x 10 markets x 20 built-ins: {steps / 1e6:.0f} M bar-steps in {seconds:.0f} s "
+        f"({prepared:.0f} s bars), {steps / seconds / 1e6:.2f} M bar-steps/s with the look-ahead audit; peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bars", type=int, default=1_000_000)
     ap.add_argument("--markets-bars", type=int, default=100_000)
     ap.add_argument("--event-bars", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--full-year", action="store_true", help="only the 105 M bar-step case")
     args = ap.parse_args()
+    if args.full_year:
+        return full_year()
 
     started = time.perf_counter()
     import vectorbt as vbt

@@ -168,7 +168,7 @@ class SimulationResult:
 class _Book:
     """One strategy's state and output buffers, advanced by the kernel."""
 
-    def __init__(self, data: MarketData, params: ExecutionParams):
+    def __init__(self, data: MarketData, params: ExecutionParams, expected_fills: int = 0):
         n, m = data.opens.shape
         self.data, self.params = data, params
         self.book = np.zeros(k.BOOK_SIZE)
@@ -180,7 +180,7 @@ class _Book:
         self.packed_out = np.zeros((k.OUT_FIELDS, n))
         rows = {"equity": k.OUT_EQUITY, "cash": k.OUT_CASH, "gross_exposure": k.OUT_GROSS, "net_exposure": k.OUT_NET, "max_position_weight": k.OUT_LARGEST}
         self.out = {name: self.packed_out[rows[name]] for name in EQUITY_COLUMNS}
-        self.fills = np.zeros((max(64, 4 * m), k.FILL_COLUMNS))
+        self.fills = np.zeros((max(64, 4 * m, expected_fills), k.FILL_COLUMNS))
         self.events = np.zeros((max(64, 8 * m), k.EVENT_COLUMNS))
         self.n_fills = self.n_events = 0
         self.market_params = np.array(
@@ -205,9 +205,9 @@ class _Book:
                 t_from, t_to, self.data.packed, self.targets, self.market_params, self.scalars, self.book,
                 self.state, self.packed_out, self.fills, self.n_fills, self.events, self.n_events,
             )
-            if t_from < t_to:
-                self.fills = np.vstack([self.fills, np.zeros_like(self.fills)])
-                self.events = np.vstack([self.events, np.zeros_like(self.events)])
+            if t_from < t_to:  # grow both buffers fourfold (few regrowths even for a fill on every bar)
+                self.fills = np.concatenate([self.fills, np.zeros((3 * len(self.fills), k.FILL_COLUMNS))])
+                self.events = np.concatenate([self.events, np.zeros((3 * len(self.events), k.EVENT_COLUMNS))])
 
     def stop(self, t: int) -> None:
         """A violation at bar t's decision: flatten at the next open, decide no more."""
@@ -274,7 +274,7 @@ def validate_decision(answer: object, keys: list[str]) -> dict[str, float] | Non
     """The engine's check of an answer: None, or a mapping of known market keys to finite numbers."""
     if answer is None:
         return None
-    if not isinstance(answer, Mapping):
+    if type(answer) is not dict and not isinstance(answer, Mapping):
         raise StrategyViolation("malformed", f"expected a mapping of market to weight, got {type(answer).__name__}")
     out = {}
     for key, weight in answer.items():
@@ -361,7 +361,6 @@ def run_fast_path(
 ) -> tuple[_Book, list[str], list[float]] | None:
     """The whole window's targets in one call, then the kernel over every bar; None when the look-ahead audit
     fails (the caller then runs the strategy on the event path, which cannot see the future)."""
-    book = _Book(data, params)
     started = time.perf_counter_ns()
     targets = target_matrix(strategy, data.frames, data.keys)
     elapsed_ms = (time.perf_counter_ns() - started) / 1e6
@@ -371,6 +370,10 @@ def run_fast_path(
     decisions = np.arange(data.n_bars) % every == 0
     decisions[-1:] = False  # a decision at the last close could never fill
     targets[~decisions] = np.nan
+    # room for a fill per change of target (more are added if partial fills need them)
+    with np.errstate(invalid="ignore"):
+        changes = int((np.diff(np.nan_to_num(targets), axis=0, prepend=0.0) != 0.0).sum())
+    book = _Book(data, params, expected_fills=changes)
     flags: list[str] = []
     infinite = np.flatnonzero(np.isinf(targets).any(axis=1))
     book.targets = targets
@@ -442,8 +445,8 @@ def _fills_frame(book: _Book, data: MarketData, handle: str) -> pl.DataFrame:
             "market": _keys(data, rows[:, k.F_MARKET]),
             "decision_ts": (data.ts[decided] + step).astype("datetime64[us]"),
             "ts": data.ts[bar],
-            "side": pl.Series(np.where(rows[:, k.F_QTY] > 0, "buy", "sell")),
-            "kind": pl.Series(np.where(rows[:, k.F_KIND] == k.KIND_FLATTEN, "flatten", "target")),
+            "side": pl.Series(["sell", "buy"], dtype=pl.String).gather((rows[:, k.F_QTY] > 0).astype(np.int64)),
+            "kind": pl.Series(["target", "flatten"], dtype=pl.String).gather(rows[:, k.F_KIND].astype(np.int64)),
             "requested_qty": np.abs(rows[:, k.F_REQUESTED]),
             "qty": qty,
             "price": rows[:, k.F_PRICE],
