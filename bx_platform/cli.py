@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bx_platform.control.cli import add_control_commands
 from bx_platform.errors import InputError
+from bx_platform.jobs.store import STATES
 from bx_platform.paths import REPO_ROOT, bx_home
 
 EXIT_INVALID = 2
@@ -43,7 +45,7 @@ def _in_file(path: str, error: InputError) -> InputError:
 
 def cmd_submit(args) -> int:
     from bx_platform.jobs.spec import load_spec
-    from bx_platform.runner import submit_job
+    from bx_platform.pipeline.admission import submit_job
 
     spec = load_spec(args.job)
     try:
@@ -61,7 +63,7 @@ def cmd_submit(args) -> int:
 
 def cmd_run(args) -> int:
     from bx_platform.jobs.spec import load_spec
-    from bx_platform.runner import run_job
+    from bx_platform.defs.runner import run_job
 
     try:
         outcome = run_job(load_spec(args.job), progress=lambda line: print(line, file=sys.stderr))
@@ -118,7 +120,7 @@ def _print_room(result: dict) -> None:
 
 def cmd_demo(args) -> int:
     from bx_platform.jobs.spec import load_spec
-    from bx_platform.runner import run_job
+    from bx_platform.defs.runner import run_job
     from bx_platform.warehouse.store import Warehouse
 
     if args.fresh:
@@ -137,19 +139,23 @@ def cmd_demo(args) -> int:
         worst = max(worst, outcome.exit_code if outcome.exit_code != 3 else 0)
     warehouse = Warehouse().ensure()
     _print_leaderboard(warehouse)
-    print(f"\nDuckDB store: {warehouse.duckdb_path}  (open it read-only; runs never lock it)")
-    print("Example query:")
-    print(f"  duckdb -readonly {warehouse.duckdb_path} \\")
-    print("    \"SELECT job_id, strategy, round(beta_score, 2) AS beta, round(bx_score, 1) AS bx FROM public_scores ORDER BY beta DESC LIMIT 5\"")
-    print("or in Python: duckdb.connect(path, read_only=True).sql('SELECT * FROM public_leaderboard').show()")
+    print(f"\nPublic analyst store: {warehouse.public_path}  (public data only; open it read-only)")
+    print(f"Operator store (every job, private ones too): {warehouse.duckdb_path}")
+    print("Example query, in Python:")
+    print(f"  duckdb.connect('{warehouse.public_path}', read_only=True).sql(")
+    print("    'SELECT job_id, strategy, round(beta_score, 2) AS beta, round(bx_score, 1) AS bx FROM public_scores ORDER BY beta DESC LIMIT 5').show()")
     return worst
 
 
-def _print_leaderboard(warehouse) -> None:
+def _leaderboard_rows(warehouse) -> tuple[list[dict], list[str]]:
     with warehouse.connect_readonly() as conn:
         cursor = conn.execute("SELECT * FROM public_leaderboard ORDER BY rank")
         columns = [c[0] for c in cursor.description]
-        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()], columns
+
+
+def _print_leaderboard(warehouse) -> None:
+    rows, columns = _leaderboard_rows(warehouse)
     _print_table(rows, columns, "Long-term public leaderboard (credibility-weighted BX Score)")
 
 
@@ -168,14 +174,47 @@ def cmd_result(args) -> int:
         return 0
     if result:
         _print_room(result)
-    print(f"{args.job_id}: {stored.status}" + (f", {stored.outcome}" if stored.outcome else ""))
+    print(f"{args.job_id}: {stored.state}")
+    return 0
+
+
+def cmd_jobs(args) -> int:
+    from bx_platform.jobs.store import JobStore
+
+    store = JobStore()
+    try:
+        jobs = store.list_jobs(organization=args.organization, state=args.status, limit=args.limit, offset=args.offset)
+    finally:
+        store.dispose()
+    rows = [
+        {
+            "job_id": job.job_id,
+            "organization": job.record["spec"]["organization"],
+            "name": job.record["spec"].get("name"),
+            "status": job.state,
+            "submitted_at": job.submitted_at,
+            "finished_at": job.finished_at,
+        }
+        for job in jobs
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        _print_table(rows, list(rows[0]), "Jobs, newest first")
+    else:
+        print("no jobs" + (f" in state {args.status}" if args.status else ""))
     return 0
 
 
 def cmd_leaderboard(args) -> int:
     from bx_platform.warehouse.store import Warehouse
 
-    _print_leaderboard(Warehouse().ensure())
+    warehouse = Warehouse().ensure()
+    if args.json:
+        rows, _ = _leaderboard_rows(warehouse)
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        _print_leaderboard(warehouse)
     return 0
 
 
@@ -231,7 +270,7 @@ def cmd_warehouse_init(args) -> int:
 
 
 def _dagster_command(what: str, command: list[str]) -> int:
-    from bx_platform.instance import ensure_dagster_home
+    from bx_platform.defs.instance import ensure_dagster_home
 
     home = ensure_dagster_home()
     print(f"DAGSTER_HOME={home}; starting {what} (Ctrl-C stops)", file=sys.stderr)
@@ -268,7 +307,16 @@ def build_parser() -> argparse.ArgumentParser:
     result.add_argument("--json", action="store_true", help="print the result document")
     result.set_defaults(func=cmd_result)
 
+    jobs = sub.add_parser("jobs", help="list jobs, newest first (status: queued, running, complete, partial, failed)")
+    jobs.add_argument("--status", choices=STATES, help="only jobs in this state")
+    jobs.add_argument("--organization", help="only this organization's jobs")
+    jobs.add_argument("--limit", type=int, default=50)
+    jobs.add_argument("--offset", type=int, default=0)
+    jobs.add_argument("--json", action="store_true", help="print a JSON array")
+    jobs.set_defaults(func=cmd_jobs)
+
     board = sub.add_parser("leaderboard", help="print the long-term public leaderboard")
+    board.add_argument("--json", action="store_true", help="print a JSON array")
     board.set_defaults(func=cmd_leaderboard)
 
     metrics = sub.add_parser("metrics", help="return-based metrics of an equity curve (ts,equity)")
@@ -299,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     daemon = sub.add_parser("daemon", help="run only the Dagster daemon (the sensor that launches submitted jobs)")
     daemon.set_defaults(func=cmd_daemon)
+    add_control_commands(sub)
     return parser
 
 
@@ -311,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`bx jobs --json | head`): not an error of ours
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 if __name__ == "__main__":

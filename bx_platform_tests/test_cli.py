@@ -127,3 +127,38 @@ def test_run_of_a_job_that_fails_its_gate_reports_it_without_a_traceback(tmp_pat
         assert "failed at market_data_quality_gate" in done.stdout
         assert "expect_column_values_to_be_between on close (coinbase:BTC/USD): 1 rows" in done.stdout
         assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_jobs_lists_states_and_filters(bx_home, tmp_path, capsys):
+    spec = tmp_path / "job.yaml"
+    spec.write_text(GOOD_YAML)
+    assert main(["submit", str(spec)]) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert main(["jobs", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["job_id"] == job_id and row["status"] == "queued" and row["organization"] == "acme"
+    assert main(["jobs", "--json", "--status", "running"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    from bx_platform.jobs.store import JobStore
+
+    JobStore().claim(job_id, "test")
+    assert main(["jobs", "--json", "--status", "running"]) == 0
+    assert [r["status"] for r in json.loads(capsys.readouterr().out)] == ["running"]
+    assert main(["result", job_id]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"{job_id}: running")
+    assert main(["jobs", "--json", "--organization", "someone-else"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_run_prints_step_names_without_the_repeated_asset_prefix(tmp_path):
+    spec = tmp_path / "job.yaml"
+    spec.write_text(json.dumps(SMALL_JOB))
+    env = bx_env(tmp_path / "bx")
+    done = subprocess.run([BX, "run", str(spec)], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode in (0, 3), done.stderr
+    assert "  market_data_quality_gate: success" in done.stderr
+    assert "  execution_quality_gate: success" in done.stderr
+    assert "market_data_market_data" not in done.stderr
+    board = subprocess.run([BX, "leaderboard", "--json"], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+    rows = json.loads(board.stdout)
+    assert {r["strategy"] for r in rows} == set(SMALL_JOB["strategies"]) and rows[0]["rank"] == 1

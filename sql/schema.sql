@@ -48,6 +48,9 @@ CREATE OR REPLACE VIEW public_leaderboard AS
 -- Contest standings count public jobs only (private jobs compete in no public contest).
 CREATE OR REPLACE VIEW public_contest_standings AS
     SELECT * FROM contest_standings ORDER BY contest, cluster_rank, strategy;
+-- Verified metrics of public jobs (per session and whole window).
+CREATE OR REPLACE VIEW public_metrics AS
+    SELECT * FROM metrics WHERE job_id IN (SELECT job_id FROM public_jobs);
 -- The whole-window slice of `metrics` (long: one row per metric; PIVOT it for one column per metric).
 CREATE OR REPLACE VIEW metrics_whole_window AS
     SELECT job_id, organization, strategy, metric, value FROM metrics WHERE scenario = 'all';

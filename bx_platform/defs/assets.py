@@ -10,15 +10,16 @@ import dagster as dg
 
 from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
+from bx_platform.defs.quality import GateResult, execution_suite, fills_suite, market_bars_suite, run_gate
 from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
-from bx_platform.evaluation.job_evaluation import evaluate_job
 from bx_platform.execution.battle_room import room_frames, run_records, run_room, summary_records
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
-from bx_platform.market.staging import bars_by_market, job_bars
-from bx_platform.results import close_job, publish_leaderboard, score_job
-from bx_platform.quality import GateResult, execution_suite, fills_suite, market_bars_suite, run_gate
-from bx_platform.warehouse.records import job_row
+from bx_platform.pipeline.evaluation import evaluate_job
+from bx_platform.pipeline.lifecycle import claim_job, finish_job
+from bx_platform.pipeline.records import job_row
+from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
+from bx_platform.pipeline.staging import bars_by_market, job_bars
 
 GROUP = "benchmark"
 
@@ -45,7 +46,7 @@ def _settle(
     if not gate.success:
         jobs = job_store.get()
         failure = {"stage": check, "reason": gate.summary(), "failed_expectations": gate.failures}
-        close_job(jobs.get(job_id).record, "failed", store, jobs, failure)
+        finish_job(jobs.get(job_id).record, "failed", store, jobs, failure)
     return dg.AssetCheckResult(
         passed=gate.success,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -67,7 +68,7 @@ def market_data(
     # A run launched from the UI claims its job here, so the sensor will not launch it again; a run that the
     # sensor or `bx run` launched finds the job claimed by its launcher. Any other run stops: a job runs once.
     jobs = job_store.get()
-    if jobs.claim(context.partition_key, run_claimant(context.run)):
+    if claim_job(jobs, context.partition_key, run_claimant(context.run)):
         context.log.info(f"claimed {context.partition_key} for this run")
     stored = _stored(jobs, context.partition_key)
     if not owns_job(stored, context.run):
@@ -183,11 +184,13 @@ def scores(
     job_id = context.partition_key
     store = warehouse.get()
     jobs = job_store.get()
-    outcome = score_job(record, store, jobs)
+    scored = score_job(record, load_job_tables(job_id, store))
+    publish_scores(record, scored, store, jobs)
+    finish_job(record, scored.status, store, jobs)
     return dg.MaterializeResult(
         metadata={
-            "outcome": outcome.status,
-            "room": dg.MetadataValue.md(outcome.room_table_markdown()),
+            "outcome": scored.status,
+            "room": dg.MetadataValue.md(scored.outcome.room_table_markdown()),
             "result_document": str(store.results / f"{job_id}.json"),
         }
     )

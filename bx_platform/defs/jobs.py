@@ -9,7 +9,7 @@ benchmark_job = dg.define_asset_job(
     name="benchmark_job",
     selection=dg.AssetSelection.assets(*benchmark_assets) | dg.AssetSelection.checks(*benchmark_checks),
     partitions_def=benchmark_jobs,
-    # the in-process executor: ~4 s a job instead of ~19 s with a process per step (DESIGN.md)
+    # the in-process executor: ~4 s a job instead of ~19 s with a process per step (measured: docs/architecture.md)
     executor_def=dg.in_process_executor,
     # jobs are never silently retried (baas-overview: failure handling)
     tags={"dagster/max_retries": "0"},

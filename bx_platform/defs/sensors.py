@@ -3,11 +3,11 @@
 
 import dagster as dg
 
-from bx_platform.defs.claims import CLAIMANT_TAG, owns_job
+from bx_platform.defs.claims import CLAIMANT_TAG, owns_job, step_failure
 from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import JobStoreResource, WarehouseResource
-from bx_platform.results import close_job, step_failure
+from bx_platform.pipeline.lifecycle import claim_job, finish_job
 
 CLAIMANT = "sensor:submitted_jobs"
 
@@ -21,7 +21,7 @@ def submitted_jobs(context: dg.SensorEvaluationContext, job_store: JobStoreResou
     most one run per run key of a sensor, so a job whose launch was lost (a tick that died after the claim)
     is launched by the next tick and a launched job is never launched twice."""
     store = job_store.get()
-    claimed = [job.job_id for job in store.pending() if store.claim(job.job_id, CLAIMANT)]
+    claimed = [job.job_id for job in store.pending() if claim_job(store, job.job_id, CLAIMANT)]
     for job_id in claimed:
         context.log.info(f"claimed {job_id}")
     unfinished = store.claimed_unfinished(CLAIMANT)
@@ -41,4 +41,4 @@ def failed_benchmark_runs(
     jobs = job_store.get()
     stored = jobs.get(context.dagster_run.tags.get("dagster/partition", ""))
     if stored and owns_job(stored, context.dagster_run):  # not a run that was refused a job it did not own
-        close_job(stored.record, "failed", warehouse.get(), jobs, step_failure(context.get_step_failure_events()))
+        finish_job(stored.record, "failed", warehouse.get(), jobs, step_failure(context.get_step_failure_events()))

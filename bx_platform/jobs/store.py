@@ -45,6 +45,9 @@ evaluations_table = sa.Table(
 )
 
 SUBMITTED, CLAIMED, FINISHED = "submitted", "claimed", "finished"
+# What users see of a job: queued (submitted, unclaimed), running (claimed), then its outcome.
+STATES = ("queued", "running", "complete", "partial", "failed")
+_STATE_OF_STATUS = {SUBMITTED: "queued", CLAIMED: "running"}
 
 
 def default_store_url() -> str:
@@ -63,6 +66,14 @@ class StoredJob:
     status: str
     outcome: str | None
     claimed_by: str | None = None
+    submitted_at: str | None = None
+    claimed_at: str | None = None
+    finished_at: str | None = None
+
+    @property
+    def state(self) -> str:
+        """queued, running, or the outcome (complete, partial, failed)."""
+        return _STATE_OF_STATUS.get(self.status) or self.outcome or self.status
 
     @property
     def spec(self) -> JobSpec:
@@ -108,6 +119,22 @@ class JobStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(jobs_table).where(jobs_table.c.job_id == job_id)).mappings().first()
         return _stored(row) if row else None
+
+    def list_jobs(
+        self, organization: str | None = None, state: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[StoredJob]:
+        """Jobs newest first, optionally of one organization and in one state (see STATES)."""
+        query = sa.select(jobs_table)
+        if organization is not None:
+            query = query.where(jobs_table.c.organization == organization)
+        if state is not None:
+            status = {v: k for k, v in _STATE_OF_STATUS.items()}.get(state, FINISHED)
+            query = query.where(jobs_table.c.status == status)
+            if status == FINISHED:
+                query = query.where(jobs_table.c.outcome == state)
+        query = query.order_by(jobs_table.c.submitted_at.desc(), jobs_table.c.job_id).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(query).mappings()]
 
     def pending(self) -> list[StoredJob]:
         """Submitted and not yet claimed, oldest first."""
@@ -179,4 +206,7 @@ def _stored(row) -> StoredJob:
         status=row["status"],
         outcome=row["outcome"],
         claimed_by=row["claimed_by"],
+        submitted_at=row["submitted_at"],
+        claimed_at=row["claimed_at"],
+        finished_at=row["finished_at"],
     )

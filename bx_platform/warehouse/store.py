@@ -24,6 +24,11 @@ from bx_platform.warehouse.schema import TABLES
 
 ZONES = ("staged", "verified", "quarantine")
 SCHEMA_SQL = REPO_ROOT / "sql" / "schema.sql"
+# What the public analyst store holds: these views of sql/schema.sql, materialized as tables (docs/warehouse.md).
+PUBLIC_TABLES = (
+    "public_jobs", "public_scores", "public_room_leaderboard", "public_leaderboard", "public_contest_standings",
+    "public_metrics",
+)
 
 
 class Warehouse:
@@ -32,6 +37,7 @@ class Warehouse:
         self.incoming = self.root / "_incoming"
         self.results = self.root / "results"
         self.duckdb_path = self.root / "bx.duckdb"
+        self.public_path = self.root / "public" / "bx-public.duckdb"
 
     # -- layout ---------------------------------------------------------------------------------------
     def table_dir(self, zone: str, table: str) -> Path:
@@ -139,7 +145,32 @@ class Warehouse:
         return pl.read_parquet(self.table_dir("verified", table) / "*.parquet")
 
     def connect_readonly(self) -> duckdb.DuckDBPyConnection:
+        """The internal operator store: views over every verified partition, private ones included."""
         return duckdb.connect(str(self.duckdb_path), read_only=True)
+
+    # -- the public analyst store ---------------------------------------------------------------------
+    def publish_public_store(self) -> Path:
+        """Rebuild the public analyst store (call under `exclusive("leaderboard")`): a DuckDB file that
+        physically holds the public views as tables and nothing else (no view, no path to any partition), swapped
+        in by one rename, so readers holding the previous file keep it."""
+        self.public_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.incoming / f"{uuid.uuid4().hex}.duckdb"
+        with duckdb.connect() as source, duckdb.connect(str(tmp)) as target:
+            source.execute(SCHEMA_SQL.read_text().replace("{{root}}", str(self.root)))
+            for name in PUBLIC_TABLES:
+                target.register("rows", source.execute(f"SELECT * FROM {name}").pl())
+                target.execute(f"CREATE TABLE {name} AS SELECT * FROM rows")
+                target.unregister("rows")
+        os.replace(tmp, self.public_path)
+        return self.public_path
+
+    def connect_public(self) -> duckdb.DuckDBPyConnection:
+        """The public analyst store, read-only and with no access to files outside it (`read_parquet` of any
+        path is refused), as analysts outside the operator team get it."""
+        if not self.public_path.exists():
+            with self.exclusive("leaderboard"):
+                self.publish_public_store()
+        return duckdb.connect(str(self.public_path), read_only=True, config={"enable_external_access": False})
 
 
 def _conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
-from bx_platform.jobs.submission import submit
+from bx_platform.pipeline.admission import submit
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.paths import REPO_ROOT
 

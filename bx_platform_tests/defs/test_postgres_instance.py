@@ -9,7 +9,7 @@ import shutil
 import sqlalchemy as sa
 from dagster import DagsterInstance
 
-from bx_platform.instance import POSTGRES_CONFIG
+from bx_platform.defs.instance import POSTGRES_CONFIG
 from bx_platform.jobs.store import JobStore
 from bx_platform_tests.defs.helpers import SMALL_JOB, materialize_job
 

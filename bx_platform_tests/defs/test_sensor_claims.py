@@ -11,7 +11,7 @@ from bx_platform.defs.resources import JobStoreResource
 from bx_platform.defs.sensors import CLAIMANT, submitted_jobs
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
-from bx_platform.jobs.submission import submit
+from bx_platform.pipeline.admission import submit
 from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
-from bx_platform.jobs.submission import submit
+from bx_platform.pipeline.admission import submit
 from bx_platform_tests.jobs.test_spec import BASE
 
 

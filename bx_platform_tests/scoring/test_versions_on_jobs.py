@@ -7,8 +7,8 @@ import json
 
 from dagster import DagsterInstance
 
-from bx_platform.evaluation.job_evaluation import WHOLE_WINDOW, metrics_by_strategy
-from bx_platform.results import json_ready
+from bx_platform.pipeline.evaluation import WHOLE_WINDOW, metrics_by_strategy
+from bx_platform.pipeline.results import json_ready
 from bx_platform.scoring.bx_score import compute_bx_score
 from bx_platform.scoring.governance import load_score_version, released_versions
 from bx_platform.warehouse.store import Warehouse

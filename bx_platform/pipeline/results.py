@@ -1,5 +1,6 @@
-"""Scoring a stored job and publishing it: reads verified data from the warehouse, calls the scoring core,
-writes the scores table, the result document (docs/result.md) and the long-term boards."""
+"""Scoring a job and publishing it: `load_job_tables` reads its verified data, `score_job` (pure) calls the
+scoring core and builds the scores table and the result document (docs/result.md), `publish_scores` writes
+them; `publish_leaderboard` rebuilds the long-term boards."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from bx_platform.evaluation.context import market_context
-from bx_platform.evaluation.job_evaluation import (
+from bx_platform.pipeline.evaluation import (
     WHOLE_WINDOW,
     job_periods_per_year,
     metrics_by_strategy,
@@ -27,7 +28,6 @@ from bx_platform.scoring.governance import current_version, load_score_version
 from bx_platform.scoring.leaderboard import long_term_leaderboard
 from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, score_room
 from bx_platform.versions import RESULT_SCHEMA_VERSION
-from bx_platform.warehouse.records import outcome_row
 from bx_platform.warehouse.schema import TABLES
 from bx_platform.warehouse.store import Warehouse
 
@@ -75,53 +75,75 @@ def job_market_context(spec: JobSpec, bars: pl.DataFrame, ppy: float) -> dict[st
     }
 
 
-def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
-    """Score the job from its verified tables; write scores, the result document, and close the job."""
+@dataclass(frozen=True)
+class JobTables:
+    """What scoring a job reads: its verified metrics, equity, fills, strategy runs, market bars and execution
+    summaries."""
+
+    metrics: dict
+    equity: pl.DataFrame
+    fills: pl.DataFrame
+    runs: dict
+    bars: pl.DataFrame
+    execution: dict
+
+
+@dataclass(frozen=True)
+class ScoredJob:
+    """Everything scoring a job produces, before anything is written."""
+
+    outcome: JobOutcome
+    scores: pl.DataFrame
+    document: dict
+    sharpe_per_period: dict[str, float]  # the DSR trials this job adds to its organization's history
+
+    @property
+    def status(self) -> str:
+        return self.outcome.status
+
+
+def load_job_tables(job_id: str, warehouse: Warehouse) -> JobTables:
+    return JobTables(
+        metrics=metrics_by_strategy(warehouse.read("verified", "metrics", job_id)),
+        equity=warehouse.read("verified", "equity", job_id),
+        fills=warehouse.read("verified", "fills", job_id),
+        runs={r["strategy"]: r for r in warehouse.read("verified", "strategy_runs", job_id).to_dicts()},
+        bars=warehouse.read("verified", "market_bars", job_id),
+        execution={r["strategy"]: r for r in warehouse.read("verified", "execution_summary", job_id).to_dicts()},
+    )
+
+
+def score_job(record: dict, tables: JobTables) -> ScoredJob:
+    """Score the job from its verified tables under its pinned score version. Pure: writes nothing."""
     job_id = record["job_id"]
     spec = JobSpec.model_validate(record["spec"])
     version = load_score_version(record["pinned"]["scoring_version"])
     if version.sha256 != record["pinned"]["scoring_version_sha256"]:
         raise RuntimeError(f"score version {version.version} changed since the job was pinned")
-    metrics = metrics_by_strategy(warehouse.read("verified", "metrics", job_id))
-    equity = warehouse.read("verified", "equity", job_id)
-    fills = warehouse.read("verified", "fills", job_id)
-    runs = {r["strategy"]: r for r in warehouse.read("verified", "strategy_runs", job_id).to_dicts()}
-    execution = {r["strategy"]: r for r in warehouse.read("verified", "execution_summary", job_id).to_dicts()}
+    metrics = tables.metrics
     ppy = job_periods_per_year(spec)
-    context = job_market_context(spec, warehouse.read("verified", "market_bars", job_id), ppy)
-    inputs = {s: strategy_inputs(s, metrics, equity, fills, runs, spec.sessions) for s in spec.strategies}
-    hold = strategy_inputs(BENCHMARK, metrics, equity, fills, runs, spec.sessions)
+    context = job_market_context(spec, tables.bars, ppy)
+    inputs = {s: strategy_inputs(s, metrics, tables.equity, tables.fills, tables.runs, spec.sessions) for s in spec.strategies}
+    hold = strategy_inputs(BENCHMARK, metrics, tables.equity, tables.fills, tables.runs, spec.sessions)
     room = score_room(
         job_id, spec.organization, inputs, hold, spec.capital.initial, execution_params(spec).max_gross_leverage,
         context[principal_market(spec)], version,
     )
     status = "partial" if any(s.flags for s in room.strategies) else "complete"
-    warehouse.write("verified", "scores", job_id, _scores_frame(record, room, context))
-    warehouse.write_result(job_id, result_document(record, room, metrics, context, status, execution))
-    jobs.record_evaluations(
-        job_id, spec.organization,
-        {s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
+    return ScoredJob(
+        outcome=JobOutcome(status, room),
+        scores=_scores_frame(record, room, context),
+        document=result_document(record, room, metrics, context, status, tables.execution),
+        sharpe_per_period={s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
     )
-    close_job(record, status, warehouse, jobs)
-    return JobOutcome(status, room)
 
 
-def close_job(record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore, failure: dict | None = None) -> None:
-    """Record how a job ended, in the store (`job_outcomes`) and in the job store; a failed job also gets
-    its result document, saying where and why it stopped (`failure`)."""
-    if outcome == "failed":
-        warehouse.write_result(record["job_id"], failure_document(record, failure or {}))
-    warehouse.write("verified", "job_outcomes", record["job_id"], outcome_row(record, outcome))
-    jobs.finish(record["job_id"], outcome)
-
-
-def step_failure(events) -> dict:
-    """The failure of a run from its step-failure events: the first failed step and its error's class."""
-    for event in events:
-        error = event.step_failure_data.error if event.step_failure_data else None
-        cause = error.cls_name if error else "error"
-        return {"stage": event.step_key, "reason": f"step {event.step_key} failed ({cause}); the run log has the details"}
-    return {}
+def publish_scores(record: dict, scored: ScoredJob, warehouse: Warehouse, jobs: JobStore) -> None:
+    """Write a scored job: its scores table, its result document and its DSR trials."""
+    job_id = record["job_id"]
+    warehouse.write("verified", "scores", job_id, scored.scores)
+    warehouse.write_result(job_id, scored.document)
+    jobs.record_evaluations(job_id, record["spec"]["organization"], scored.sharpe_per_period)
 
 
 def _document_head(record: dict, status: str) -> dict:
@@ -229,7 +251,8 @@ def result_document(record: dict, room: RoomScores, metrics: dict, context: dict
 
 
 def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
-    """Rebuild the long-term public leaderboard and the contest standings from every verified score.
+    """Rebuild the long-term public leaderboard and the contest standings from every verified score, then the
+    public analyst store.
 
     Holds the store's leaderboard lock across read and write: two jobs finishing together serialize here,
     and the later one reads the earlier one's scores, so no update is lost."""
@@ -245,6 +268,7 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
         )
         warehouse.write_snapshot("leaderboard", board)
         warehouse.write_snapshot("contest_standings", _contest_standings(warehouse, scores))
+        warehouse.publish_public_store()
     return board
 
 

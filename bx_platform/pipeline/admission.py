@@ -12,7 +12,7 @@ from bx_platform.errors import InputError
 from bx_platform.jobs.spec import MAX_BAR_STEPS, TIMEFRAME_SECONDS, JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market import archive
-from bx_platform.market.staging import job_bars
+from bx_platform.pipeline.staging import job_bars
 from bx_platform.scoring import governance
 from bx_platform.strategies import registry
 from bx_platform.versions import ENGINE_VERSION, library_versions
@@ -96,3 +96,12 @@ def submit(spec: JobSpec, store: JobStore, archive_dir: Path | None = None) -> t
     record = build_record(spec, store, archive_dir)
     created = store.submit(record)
     return (record if created else store.get(spec.job_id).record), created
+
+
+def submit_job(spec: JobSpec) -> tuple[dict[str, Any], bool]:
+    """`submit` on the default job store and archive (what `bx submit` does)."""
+    store = JobStore()
+    try:
+        return submit(spec, store, archive.default_archive_dir())
+    finally:
+        store.dispose()

@@ -1,16 +1,16 @@
-"""Submitting and running jobs through Dagster: what `bx submit`, `bx run` and `bx demo` do."""
+"""Running jobs through Dagster in this process: what `bx run` and `bx demo` do."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bx_platform.defs.claims import CLAIMANT_TAG
-from bx_platform.instance import dagster_instance
+from bx_platform.defs.claims import CLAIMANT_TAG, step_failure
+from bx_platform.defs.instance import dagster_instance
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import FINISHED, JobStore
-from bx_platform.jobs.submission import submit
 from bx_platform.market.archive import default_archive_dir
-from bx_platform.results import close_job, step_failure
+from bx_platform.pipeline.admission import submit
+from bx_platform.pipeline.lifecycle import claim_job, finish_job
 from bx_platform.warehouse.store import Warehouse
 
 # `bx run` exit codes (docs/conventions.md)
@@ -30,14 +30,6 @@ class RunOutcome:
         return {"complete": EXIT_COMPLETE, "partial": EXIT_PARTIAL}.get(self.status, EXIT_FAILED)
 
 
-def submit_job(spec: JobSpec, store: JobStore | None = None) -> tuple[dict, bool]:
-    store = store or JobStore()
-    try:
-        return submit(spec, store, default_archive_dir())
-    finally:
-        store.dispose()
-
-
 def run_job(spec: JobSpec, progress=print) -> RunOutcome:
     """Register the job, claim it and materialize its partition in this process on the Dagster instance."""
     store = JobStore()
@@ -55,7 +47,7 @@ def _claim_and_run(spec: JobSpec, store: JobStore, progress) -> RunOutcome:
     job_id = record["job_id"]
     progress(f"{'submitted' if created else 'already submitted'}: {job_id}")
     warehouse = Warehouse().ensure()
-    if not store.claim(job_id, CLAIMANT):
+    if not claim_job(store, job_id, CLAIMANT):
         stored = store.get(job_id)
         progress(f"{job_id} was already claimed ({stored.status}); not launching it again")
         return RunOutcome(job_id, stored.outcome or "already-claimed", warehouse.read_result(job_id))
@@ -75,13 +67,25 @@ def _claim_and_run(spec: JobSpec, store: JobStore, progress) -> RunOutcome:
     )
     for event in result.all_events:
         if event.is_step_success or event.is_step_failure or event.is_step_skipped:
-            progress(f"  {event.step_key}: {event.event_type_value.replace('STEP_', '').lower()}")
+            progress(f"  {step_label(event.step_key)}: {event.event_type_value.replace('STEP_', '').lower()}")
     stored = store.get(job_id)
     if not result.success and stored.status != FINISHED:
         failures = [e for e in result.all_events if e.is_step_failure]
-        close_job(stored.record, "failed", warehouse, store, step_failure(failures))
+        finish_job(stored.record, "failed", warehouse, store, step_failure(failures))
         stored = store.get(job_id)
     return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
+
+
+def step_label(step_key: str) -> str:
+    """A step's name as users know it: an asset check's step key repeats its asset's name
+    (`market_data_market_data_quality_gate`); show the check's own name."""
+    from bx_platform.defs.assets import benchmark_checks
+
+    for check in benchmark_checks:
+        for key in check.check_keys:
+            if step_key == f"{key.asset_key.to_python_identifier()}_{key.name}":
+                return key.name
+    return step_key
 
 
 def _count(items, one: str, many: str) -> str:
