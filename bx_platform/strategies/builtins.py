@@ -2,9 +2,10 @@
 
 Each answers `decide(observation)` from the observation's closes alone, and offers `target_frame(bars)`, the
 same rule over the whole window at once (the engine's fast path): row t of the frame is what `decide` answers
-at bar t's close, NaN where it answers "no change". Both compute each statistic with the same NumPy reduction
-over the same window of closes (`sliding_window_view` rows are those windows), so they agree bit for bit; a
-test checks it on real bars, and the engine's look-ahead audit checks the frame on every job.
+at bar t's close, NaN where it answers "no change". Both compute each statistic with the same code over the
+same window of closes (the same NumPy reduction on `sliding_window_view` rows, or the same compiled function),
+so they agree bit for bit; a test checks it on real bars, and the engine's look-ahead audit checks the frame on
+every job.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
 from bx_platform.strategies.base import Observation
@@ -27,6 +29,20 @@ def _window_rows(close: np.ndarray, length: int) -> np.ndarray:
     if close.size < length:
         return np.empty((0, length))
     return sliding_window_view(close, length)
+
+
+ROWS_PER_CHUNK = 8192  # windows reduced at a time: bounded temporaries (the reductions are per row, so unchanged)
+
+
+def _by_chunks(rows: np.ndarray, reduce) -> np.ndarray:
+    """`reduce` (row-wise) over the window rows a chunk at a time."""
+    if len(rows) == 0:
+        return reduce(rows)
+    return np.concatenate([reduce(rows[i : i + ROWS_PER_CHUNK]) for i in range(0, len(rows), ROWS_PER_CHUNK)])
+
+
+def _mean_rows(rows: np.ndarray) -> np.ndarray:
+    return _by_chunks(rows, lambda chunk: chunk.mean(axis=1))
 
 
 def _aligned(values: np.ndarray, n: int, fill: float) -> np.ndarray:
@@ -74,8 +90,8 @@ class SmaTrend:
         out = {}
         for key, frame in bars.items():
             close = frame["close"].to_numpy()
-            slow = _window_rows(close, self.slow).mean(axis=1)
-            fast = _window_rows(close, self.fast).mean(axis=1)[self.slow - self.fast :]
+            slow = _mean_rows(_window_rows(close, self.slow))
+            fast = _mean_rows(_window_rows(close, self.fast)[self.slow - self.fast :])
             out[key] = _aligned((fast > slow) * share, close.size, 0.0)
         return out
 
@@ -108,10 +124,34 @@ class TimeSeriesMomentum:
         return out
 
 
+@njit(cache=True, error_model="numpy")
+def _zscore(window: np.ndarray) -> float:
+    """(last − mean) / sample standard deviation of one window of closes, summed in order (NaN if flat)."""
+    n = window.size
+    total = 0.0
+    for x in window:
+        total += x
+    mean = total / n
+    squares = 0.0
+    for x in window:
+        squares += (x - mean) * (x - mean)
+    return (window[n - 1] - mean) / np.sqrt(squares / (n - 1))
+
+
+@njit(cache=True, error_model="numpy")
+def _zscores(close: np.ndarray, window: int) -> np.ndarray:
+    """`_zscore` of every window of `window` closes (NaN before the first full one)."""
+    out = np.full(close.size, np.nan)
+    for t in range(window - 1, close.size):
+        out[t] = _zscore(close[t - window + 1 : t + 1])
+    return out
+
+
 @dataclass(frozen=True)
 class ZScoreMeanReversion:
     """Mean reversion: enter long when the close is `entry` sample deviations below the mean of the last
-    `window` closes, exit when it is back above that mean; in between, no change."""
+    `window` closes, exit when it is back above that mean; in between, no change. The z-score is one compiled
+    function that both `decide` and `target_frame` call, window by window."""
 
     handle: str = "bx/mean-reversion"
     window: int = 20
@@ -121,10 +161,8 @@ class ZScoreMeanReversion:
     def lookback(self) -> int:
         return self.window
 
-    def _targets(self, rows: np.ndarray, share: float) -> np.ndarray:
-        """Per window row: share (enter), 0 (exit) or NaN (no change)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zscore = (rows[:, -1] - rows.mean(axis=1)) / rows.std(axis=1, ddof=1)
+    def _targets(self, zscore: np.ndarray, share: float) -> np.ndarray:
+        """Per z-score: share (enter), 0 (exit) or NaN (no change)."""
         return np.where(zscore < -self.entry, share, np.where(zscore > 0.0, 0.0, np.nan))
 
     def decide(self, observation: Observation) -> dict[str, float] | None:
@@ -132,7 +170,7 @@ class ZScoreMeanReversion:
         out = {}
         for key, close in _closes(observation).items():
             if close.size >= self.window:
-                target = self._targets(close[-self.window :][None, :], share)[0]
+                target = self._targets(np.array([_zscore(np.ascontiguousarray(close[-self.window :]))]), share)[0]
                 if target == target:
                     out[key] = float(target)
         return out or None
@@ -140,6 +178,6 @@ class ZScoreMeanReversion:
     def target_frame(self, bars: dict[str, pl.DataFrame]) -> dict[str, np.ndarray]:
         share = 1.0 / len(bars)
         return {
-            key: _aligned(self._targets(_window_rows(frame["close"].to_numpy(), self.window), share), frame.height, np.nan)
+            key: self._targets(_zscores(np.ascontiguousarray(frame["close"].to_numpy(), dtype=np.float64), self.window), share)
             for key, frame in bars.items()
         }
