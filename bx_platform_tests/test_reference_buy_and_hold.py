@@ -28,6 +28,9 @@ def test_stored_buy_and_hold_return_matches_a_hand_computation(tmp_path):
         f"window: {{start: '{START.isoformat()}', end: '{END.isoformat()}'}}\n"
         "timeframe: 1h\n"
         f"costs: {{fee_bps: {FEE_BPS}}}\n"
+        # fees only: no spread or impact, and the whole bar volume available, so the hand formula below is the engine's documented buy rule
+        # (docs/conventions.md, "Execution": a buy the cash cannot pay with the fee is cut to cash / (price x (1 + fee)))
+        "fills: {half_spread_bps: 0, impact_coefficient: 0, participation_cap: 1}\n"
         "strategies: [bx/sma-trend]\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BX_", "DAGSTER_"))}

@@ -43,7 +43,7 @@ PRIVATE_PARTIAL_JOB = {
 
 # Verified partitions compared byte for byte between two runs of one job. Not compared: `strategy_runs`
 # (holds the measured decision runtime) and `jobs` (holds the record's submitted_at).
-DETERMINISTIC_TABLES = ("scores", "metrics", "fills", "equity", "market_bars")
+DETERMINISTIC_TABLES = ("scores", "metrics", "fills", "equity", "market_bars", "execution_summary")
 SUBMITTED_AT = re.compile(r'^  "submitted_at": "[^"]*",$', re.MULTILINE)
 
 

@@ -12,7 +12,7 @@ from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.quality import GateResult, execution_suite, fills_suite, market_gate, run_gate
 from bx_platform.defs.resources import ArchiveResource, ControlPlaneResource, JobStoreResource, WarehouseResource
-from bx_platform.execution.battle_room import room_frames, run_records, run_room
+from bx_platform.execution.battle_room import room_frames, run_records, run_room, summary_records
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.market.archive import find_dataset
@@ -122,24 +122,29 @@ def market_data_quality_gate(
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[market_data], kinds={"polars", "parquet"})
 def execution_fills(
-    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     """The Battle Room: every strategy and the Benchmark Hold simulated on the verified bars (fills at the next
     bar's open with fees), giving fills and mark-to-market equity curves, staged until the execution gate."""
     record, spec = _job(job_store, context.partition_key)
     store = warehouse.get()
     bars = bars_by_market(store.read("verified", "market_bars", context.partition_key), spec)
-    results = run_room(spec, bars)
+    results = run_room(spec, bars, archive.dir)
     fills, equity = room_frames(results, context.partition_key, spec.organization)
     store.write("staged", "fills", context.partition_key, fills)
     store.write("staged", "equity", context.partition_key, equity)
     store.write("verified", "strategy_runs", context.partition_key, run_records(results, context.partition_key, spec.organization))
+    store.write(
+        "verified", "execution_summary", context.partition_key,
+        summary_records(results, context.partition_key, spec.organization, spec.capital.initial),
+    )
     return dg.MaterializeResult(
         metadata={
             "fills": fills.height,
             "strategies": len(results),
             "flags": dg.MetadataValue.json({h: r.flags for h, r in results.items() if r.flags}),
-            "runtime_ms": dg.MetadataValue.json({h: round(r.runtime_ms, 3) for h, r in results.items()}),
+            "decision_p95_ms": dg.MetadataValue.json({h: round(r.latency(0.95), 3) for h, r in results.items()}),
+            "paths": dg.MetadataValue.json({h: r.path for h, r in results.items()}),
         }
     )
 

@@ -88,16 +88,24 @@ def execution_suite() -> list:
         e.ExpectColumnValuesToBeBetween(column="equity", min_value=0, strict_min=True),
         e.ExpectColumnValuesToNotBeNull(column="gross_exposure"),
         e.ExpectColumnValuesToBeBetween(column="gross_exposure", min_value=0),
+        e.ExpectColumnValuesToNotBeNull(column="cash"),
     ]
 
 
 def fills_suite() -> list:
+    """Expectations on a job's fills: positive sizes and prices, non-negative costs, a fill never larger than
+    its order and never before its decision (docs/engine.md)."""
     e = gx.expectations
     return [
         e.ExpectColumnValuesToBeBetween(column="qty", min_value=0, strict_min=True),
         e.ExpectColumnValuesToBeBetween(column="price", min_value=0, strict_min=True),
         e.ExpectColumnValuesToBeBetween(column="fee", min_value=0),
+        e.ExpectColumnValuesToBeBetween(column="spread_cost", min_value=0),
+        e.ExpectColumnValuesToBeBetween(column="slippage_cost", min_value=0),
         e.ExpectColumnValuesToBeInSet(column="side", value_set=["buy", "sell"]),
+        e.ExpectColumnValuesToBeInSet(column="kind", value_set=["target", "flatten"]),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="requested_qty", column_B="qty", or_equal=True),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="ts", column_B="decision_ts", or_equal=True),
     ]
 
 

@@ -145,12 +145,14 @@ def daily_turnover(equity: pl.DataFrame, fills: pl.DataFrame, days: pl.DataFrame
 
 
 def explicit_cost(fills: pl.DataFrame) -> float:
-    """Explicit execution costs in quote currency: the sum of ``fee`` plus ``slippage_cost`` when present."""
+    """Explicit execution costs in quote currency: the sum of ``fee`` plus ``spread_cost`` and ``slippage_cost``
+    when present."""
     if fills.height == 0:
         return 0.0
     total = float(fills["fee"].cast(pl.Float64).fill_null(0.0).sum())
-    if "slippage_cost" in fills.columns:
-        total += float(fills["slippage_cost"].cast(pl.Float64).fill_null(0.0).sum())
+    for column in ("spread_cost", "slippage_cost"):
+        if column in fills.columns:
+            total += float(fills[column].cast(pl.Float64).fill_null(0.0).sum())
     return total
 
 

@@ -1,49 +1,147 @@
-"""The first execution engine: bar-by-bar portfolio simulation of target weights.
+"""The execution engine (docs/engine.md): one strategy's book over a job's bars, on one of two paths.
 
-Rules (docs/conventions.md, "Execution"):
-- a target decided at bar t's close fills at bar t+1's open, at open x (1 +/- slippage), paying the fee on
-  the filled notional;
-- the portfolio trades only when a target changes (no rebalancing on drift);
-- a buy is sized so that notional plus fee equals the value to add, so a fully invested long never borrows;
-- targets are clipped to the job's capital constraints (per-market cap, then gross and net leverage);
-- when the drawdown from the equity peak reaches the risk profile's halt level, the strategy is liquidated at
-  the next open and trades no more (flagged `halted_drawdown`);
-- a target that is not a finite number counts as flat (flagged `non_finite_targets`);
-- equity is marked at each bar's close: cash + sum(quantity x close).
+- Event path, for any `Strategy`: bar by bar, every `decision_every` bars the strategy gets an `Observation`
+  (copies of the last `lookback` closed bars, its book, the clock) and answers target weights or None. Each
+  call is timed; an answer that breaks the contract stops the strategy at that bar (flag
+  `strategy_violation: KIND at TIME`) and flattens it at the next open.
+- Fast path, for trusted built-ins (`VectorizedStrategy`): one `target_frame` call for the whole window,
+  audited for look-ahead at sampled cut points on every job.
+Both paths run the same compiled bar loop (`kernel.run_bars`), so the same decisions give the same fills.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from numbers import Real
 
 import numpy as np
 import polars as pl
 
-from bx_platform.strategies.base import Strategy
+from bx_platform.execution import kernel as k
+from bx_platform.execution.fill_model import ExecutionParams, bar_volatility
+from bx_platform.jobs.spec import TIMEFRAME_SECONDS
+from bx_platform.strategies.base import (
+    OBSERVED_COLUMNS,
+    MarketWindow,
+    Observation,
+    PortfolioState,
+    Strategy,
+    StrategyViolation,
+    VectorizedStrategy,
+)
 
+UTC_TS = pl.Datetime("us", "UTC")
 FILL_SCHEMA = {
     "strategy": pl.String,
     "market": pl.String,
-    "ts": pl.Datetime("us", "UTC"),
+    "decision_ts": UTC_TS,  # the close of the bar the decision was made at
+    "ts": UTC_TS,  # the open of the bar it filled at
     "side": pl.String,
-    "qty": pl.Float64,
+    "kind": pl.String,  # target | flatten (a halt or a violation)
+    "requested_qty": pl.Float64,  # units the order asked for (unsigned)
+    "qty": pl.Float64,  # units filled (unsigned)
     "price": pl.Float64,
     "notional": pl.Float64,
     "fee": pl.Float64,
-    "slippage_cost": pl.Float64,
+    "spread_cost": pl.Float64,  # qty x |quote - mid|
+    "slippage_cost": pl.Float64,  # qty x |price - quote|: flat slippage and impact
 }
+EQUITY_COLUMNS = ("equity", "cash", "gross_exposure", "net_exposure", "max_position_weight")
+EVENT_REASONS = {
+    k.CLIP_POSITION: "clip_max_position_per_market",
+    k.CLIP_GROSS: "clip_max_gross_leverage",
+    k.CLIP_NET: "clip_max_net_leverage",
+    k.CLIP_BUDGET: "clip_budget",
+    k.REJECT_NO_CASH: "rejected_no_cash",
+    k.CARRIED_PARTIAL: "partial_fill_carried",
+}
+HALT_FLAGS = {k.REASON_DRAWDOWN: "halted_drawdown", k.REASON_DAILY_LOSS: "halted_daily_loss"}
+AUDIT_CUTS = 5
 
 
 @dataclass(frozen=True)
-class ExecutionParams:
-    initial_capital: float
-    fee_rate: float
-    slippage_rate: float
-    max_position_per_market: float
-    max_gross_leverage: float
-    max_net_leverage: float
-    halt_drawdown: float
+class MarketData:
+    """A job's bars on one grid, as the arrays the kernel reads (bars x markets), plus per-market blocks of
+    the observed columns that observations are cut from."""
+
+    keys: list[str]
+    ts: np.ndarray  # datetime64[us] bar open times
+    bar_seconds: int
+    opens: np.ndarray
+    closes: np.ndarray
+    day_of_bar: np.ndarray  # UTC day number of each bar
+    observed: dict[str, tuple[tuple[str, ...], np.ndarray]]  # key -> (column names, bars x columns block)
+    frames: dict[str, pl.DataFrame]
+    # the kernel's market block (kernel.M_* fields x bars x markets): open, close, the bid a sell fills at and the
+    # ask a buy fills at, volume, the volatility known at the open, the funding rate charged at the close, the day
+    packed: np.ndarray
+
+    @property
+    def n_bars(self) -> int:
+        return self.ts.shape[0]
+
+    def close_time(self, t: int) -> datetime:
+        """The decision time of bar t: its close (= its open + one bar), UTC."""
+        opened = self.ts[t].astype("datetime64[us]").astype(datetime).replace(tzinfo=timezone.utc)
+        return opened + timedelta(seconds=self.bar_seconds)
+
+    def close_times(self) -> list[datetime]:
+        """Every bar's close time at once (the event path's clock)."""
+        closes = pl.Series(self.ts + np.timedelta64(self.bar_seconds, "s"), dtype=pl.Datetime("us"))
+        return closes.dt.replace_time_zone("UTC").to_list()
+
+
+def market_data(
+    bars: Mapping[str, pl.DataFrame], params: ExecutionParams, timeframe: str = "1h",
+    funding: Mapping[str, np.ndarray] | None = None,
+) -> MarketData:
+    """Arrays of the job's bars (one frame per market on one grid, spec order). Buys fill at the ask and sells
+    at the bid where the bars carry `ask_open`/`bid_open`; elsewhere at the open ± the market's half spread."""
+    keys = list(bars)
+    column = lambda name: np.ascontiguousarray(np.column_stack([bars[key][name].to_numpy().astype(float) for key in keys]))
+    opens, closes = column("open"), column("close")
+    asks, bids = np.empty_like(opens), np.empty_like(opens)
+    for m, key in enumerate(keys):
+        frame, half = bars[key], params.market(key).half_spread
+        quoted = "ask_open" in frame.columns and frame["ask_open"].null_count() == 0 and frame.height > 0
+        asks[:, m] = frame["ask_open"].to_numpy() if quoted else opens[:, m] * (1.0 + half)
+        bids[:, m] = frame["bid_open"].to_numpy() if quoted else opens[:, m] * (1.0 - half)
+    ts = bars[keys[0]]["ts"].dt.replace_time_zone(None).to_numpy().astype("datetime64[us]")
+    observed = {}
+    for key in keys:
+        frame = bars[key]
+        sources = {"bid": "bid_close", "ask": "ask_close"}
+        names = tuple(
+            c for c in OBSERVED_COLUMNS
+            if sources.get(c, c) in frame.columns and frame[sources.get(c, c)].null_count() == 0
+        )
+        block = np.ascontiguousarray(np.column_stack([frame[sources.get(c, c)].to_numpy().astype(float) for c in names]))
+        observed[key] = (names, block)
+    funding_matrix = np.zeros_like(opens)
+    for m, key in enumerate(keys):
+        if funding and key in funding:
+            funding_matrix[:, m] = funding[key]
+    volumes = column("volume")
+    sigmas = bar_volatility(opens, column("high"), column("low"), closes)
+    day_of_bar = (ts.astype("datetime64[D]").astype(np.int64)).astype(float)
+    packed = np.ascontiguousarray(
+        np.stack([opens, closes, bids, asks, volumes, sigmas, funding_matrix, np.repeat(day_of_bar[:, None], len(keys), axis=1)])
+    )
+    return MarketData(
+        keys=keys,
+        ts=ts,
+        bar_seconds=TIMEFRAME_SECONDS[timeframe],
+        opens=opens,
+        closes=closes,
+        day_of_bar=day_of_bar,
+        observed=observed,
+        frames=dict(bars),
+        packed=packed,
+    )
 
 
 @dataclass
@@ -51,98 +149,324 @@ class SimulationResult:
     strategy: str
     fills: pl.DataFrame
     equity: pl.DataFrame
+    events: pl.DataFrame  # clips, rejections and carried partial fills, with reasons
     flags: list[str] = field(default_factory=list)
-    runtime_ms: float = 0.0
+    latencies_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))  # one per decision call (wall clock)
+    path: str = "event"
+    financing: float = 0.0
+    funding: float = 0.0
+
+    def latency(self, q: float) -> float:
+        return float(np.quantile(self.latencies_ms, q)) if self.latencies_ms.size else 0.0
+
+    @property
+    def runtime_ms(self) -> float:
+        """The p95 per-decision latency (what the eligibility gate reads)."""
+        return self.latency(0.95)
 
 
-def clip_targets(weights: np.ndarray, params: ExecutionParams) -> np.ndarray:
-    """Clip a (bars x markets) weight matrix to the per-market cap, then scale to the gross and net caps."""
-    clipped = np.clip(np.nan_to_num(weights, nan=0.0), -params.max_position_per_market, params.max_position_per_market)
-    gross = np.abs(clipped).sum(axis=1, keepdims=True)
-    clipped = clipped * np.minimum(1.0, params.max_gross_leverage / np.where(gross > 0, gross, 1.0))
-    net = np.abs(clipped.sum(axis=1, keepdims=True))
-    return clipped * np.minimum(1.0, params.max_net_leverage / np.where(net > 0, net, 1.0))
+class _Book:
+    """One strategy's state and output buffers, advanced by the kernel."""
+
+    def __init__(self, data: MarketData, params: ExecutionParams, expected_fills: int = 0):
+        n, m = data.opens.shape
+        self.data, self.params = data, params
+        self.book = np.zeros(k.BOOK_SIZE)
+        self.book[k.CASH] = self.book[k.PEAK] = self.book[k.DAY_START] = self.book[k.LAST_EQUITY] = params.initial_capital
+        self.book[k.DAY] = data.day_of_bar[0] if n else 0.0
+        self.state = np.zeros((k.ORDER_FIELDS, m))
+        self.qty = self.state[k.O_QTY]
+        self.targets = np.full((n, m), np.nan)
+        self.packed_out = np.zeros((k.OUT_FIELDS, n))
+        rows = {"equity": k.OUT_EQUITY, "cash": k.OUT_CASH, "gross_exposure": k.OUT_GROSS, "net_exposure": k.OUT_NET, "max_position_weight": k.OUT_LARGEST}
+        self.out = {name: self.packed_out[rows[name]] for name in EQUITY_COLUMNS}
+        self.fills = np.zeros((max(64, 4 * m, expected_fills), k.FILL_COLUMNS))
+        self.events = np.zeros((max(64, 8 * m), k.EVENT_COLUMNS))
+        self.n_fills = self.n_events = 0
+        self.market_params = np.array(
+            [[params.market(key).impact_coefficient, _cap(params.market(key).participation_cap)] for key in data.keys]
+        ).reshape(m, 2)
+        self.scalars = np.zeros(k.SCALARS)
+        self.scalars[k.S_FEE] = params.fee_rate
+        self.scalars[k.S_SLIPPAGE] = params.slippage_rate
+        self.scalars[k.S_FINANCING] = params.financing_daily_rate * data.bar_seconds / 86_400.0
+        self.scalars[k.S_CREDIT] = max(params.max_gross_leverage - 1.0, 0.0)
+        self.scalars[k.S_LATENCY] = params.latency_bars
+        self.scalars[k.S_MAX_POSITION] = params.max_position_per_market
+        self.scalars[k.S_MAX_GROSS] = params.max_gross_leverage
+        self.scalars[k.S_MAX_NET] = params.max_net_leverage
+        self.scalars[k.S_HALT_DD] = params.halt_drawdown
+        self.scalars[k.S_DAILY_LOSS] = params.max_daily_loss
+
+    def advance(self, t_from: int, t_to: int) -> None:
+        """Run bars [t_from, t_to), growing the record buffers whenever the kernel asks for room."""
+        while t_from < t_to:
+            t_from, self.n_fills, self.n_events = k.run_bars(
+                t_from, t_to, self.data.packed, self.targets, self.market_params, self.scalars, self.book,
+                self.state, self.packed_out, self.fills, self.n_fills, self.events, self.n_events,
+            )
+            if t_from < t_to:  # grow both buffers fourfold (few regrowths even for a fill on every bar)
+                self.fills = np.concatenate([self.fills, np.zeros((3 * len(self.fills), k.FILL_COLUMNS))])
+                self.events = np.concatenate([self.events, np.zeros((3 * len(self.events), k.EVENT_COLUMNS))])
+
+    def stop(self, t: int) -> None:
+        """A violation at bar t's decision: flatten at the next open, decide no more."""
+        if self.book[k.HALT] == k.RUNNING:
+            self.book[k.HALT] = k.HALT_ASKED
+            self.book[k.HALT_BAR] = t
+            self.book[k.HALT_REASON] = k.REASON_VIOLATION
+
+    @property
+    def running(self) -> bool:
+        return self.book[k.HALT] == k.RUNNING
+
+    def portfolio(self, t: int) -> PortfolioState:
+        """The book at bar t's close, in plain Python numbers (cheap for the few markets of a job)."""
+        out, keys = self.packed_out, self.data.keys
+        equity = out.item(k.OUT_EQUITY, t)
+        units = self.qty.tolist()
+        return PortfolioState(
+            out.item(k.OUT_CASH, t),
+            equity,
+            dict(zip(keys, units)),
+            {key: u * c / equity for key, u, c in zip(keys, units, self.data.closes[t].tolist())},
+            out.item(k.OUT_GROSS, t),
+            out.item(k.OUT_NET, t),
+        )
 
 
-def simulate(strategy: Strategy, bars: dict[str, pl.DataFrame], params: ExecutionParams) -> SimulationResult:
-    """Run one strategy over bars that share one timestamp grid (dict order = market order)."""
-    keys = list(bars)
-    ts = bars[keys[0]]["ts"]
-    opens = np.column_stack([bars[k]["open"].to_numpy() for k in keys])
-    closes = np.column_stack([bars[k]["close"].to_numpy() for k in keys])
+def _cap(cap: float | None) -> float:
+    return math.nan if cap is None else float(cap)
 
-    started = time.perf_counter()
-    decided = strategy.target_weights(bars)
-    runtime_ms = (time.perf_counter() - started) * 1000.0
-    decided_matrix = np.column_stack([np.asarray(decided[k], dtype=float) for k in keys])
-    # a target that is not a number is treated as flat, and the strategy is flagged for it
-    flags = [] if np.isfinite(decided_matrix).all() else ["non_finite_targets"]
-    targets = clip_targets(decided_matrix, params)
 
-    n_bars, n_markets = closes.shape
-    qty = np.zeros(n_markets)
-    cash = params.initial_capital
-    held = np.zeros(n_markets)  # the target currently held, to trade only on changes
-    peak = params.initial_capital
-    halted = False
-    fills: list[tuple] = []
-    equity = np.empty(n_bars)
-    gross = np.empty(n_bars)
-    net = np.empty(n_bars)
-    largest = np.empty(n_bars)
+class _Columns(Mapping):
+    """A window's columns, each a view into that window's own copy (made when the observation is built);
+    the views are cut when a strategy reads a column, which most do for one or two columns only."""
 
-    for t in range(n_bars):
-        if t > 0:
-            wanted = np.zeros(n_markets) if halted else targets[t - 1]
-            if not np.array_equal(wanted, held):
-                cash = _rebalance(t, wanted, qty, cash, opens[t], params, keys, ts, strategy.handle, fills)
-                held = wanted.copy()
-        values = qty * closes[t]
-        equity[t] = cash + values.sum()
-        gross[t] = np.abs(values).sum() / equity[t]
-        net[t] = values.sum() / equity[t]
-        largest[t] = np.abs(values).max() / equity[t]
-        peak = max(peak, equity[t])
-        if not halted and 1.0 - equity[t] / peak >= params.halt_drawdown:
-            halted = True
+    __slots__ = ("_names", "_window")
 
-    fills_frame = pl.DataFrame(fills, schema=FILL_SCHEMA, orient="row")
-    equity_frame = pl.DataFrame(
-        {"ts": ts, "equity": equity, "gross_exposure": gross, "net_exposure": net, "max_position_weight": largest}
-    )
+    def __init__(self, names: tuple[str, ...], window: np.ndarray):
+        self._names, self._window = names, window
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._window[:, self._names.index(name)]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def observation(data: MarketData, book: _Book, t: int, lookback: int, timeframe: str, when: datetime | None = None) -> Observation:
+    """What a strategy may know at bar t's close: copies of the last `lookback` bars, never a view of later ones."""
+    lo = max(0, t - max(lookback, 1) + 1)
+    markets = {}
+    for key, (names, block) in data.observed.items():
+        window = block[lo : t + 1].copy()
+        markets[key] = MarketWindow(data.ts[lo : t + 1].copy(), _Columns(names, window))
+    return Observation(when or data.close_time(t), t, markets, book.portfolio(t), timeframe)
+
+
+def validate_decision(answer: object, keys: list[str]) -> dict[str, float] | None:
+    """The engine's check of an answer: None, or a mapping of known market keys to finite numbers."""
+    if answer is None:
+        return None
+    if type(answer) is not dict and not isinstance(answer, Mapping):
+        raise StrategyViolation("malformed", f"expected a mapping of market to weight, got {type(answer).__name__}")
+    out = {}
+    for key, weight in answer.items():
+        if type(weight) is not float and (not isinstance(weight, Real) or isinstance(weight, bool)) or not isinstance(key, str):
+            raise StrategyViolation("malformed", "weights must map market keys (text) to numbers")
+        if key not in keys:
+            raise StrategyViolation("unknown_market", f"{key!r} is not a market of this job")
+        if not math.isfinite(weight):
+            raise StrategyViolation("non_finite", f"{key}: {weight!r}")
+        out[key] = float(weight)
+    return out
+
+
+def violation_flag(kind: str, when: datetime) -> str:
+    return f"strategy_violation: {kind} at {when.strftime('%Y-%m-%dT%H:%MZ')}"
+
+
+def run_event_path(strategy: Strategy, data: MarketData, params: ExecutionParams, timeframe: str) -> tuple[_Book, list[str], list[float]]:
+    """Bar by bar: a decision every `decision_every` bars at the bar's close, the kernel in between."""
+    book = _Book(data, params)
+    n, every, keys = data.n_bars, max(1, params.decision_every), data.keys
+    lookback = int(getattr(strategy, "lookback", 1))
+    flags: list[str] = []
+    latencies: list[float] = []
+    book.advance(0, min(1, n))
+    clock = data.close_times()
+    t = 0
+    done = min(1, n)  # bars the kernel has run
+    while t < n - 1:  # a decision at the last close could never fill
+        if not book.running:
+            break
+        obs = observation(data, book, t, lookback, timeframe, clock[t])
+        started = time.perf_counter_ns()
+        failure = None
+        try:
+            answer = strategy.decide(obs)
+        except Exception as error:  # an adapter's StrategyViolation, or any failure of the strategy's code
+            failure = error.kind if isinstance(error, StrategyViolation) else "exception"
+        latencies.append((time.perf_counter_ns() - started) / 1e6)
+        if failure is None:
+            try:
+                decision = validate_decision(answer, keys)
+            except StrategyViolation as violation:
+                failure = violation.kind
+        if failure is not None:
+            flags.append(violation_flag(failure, obs.decision_time))
+            book.stop(t)
+            break
+        if decision:
+            for m, key in enumerate(keys):
+                if key in decision:
+                    book.targets[t, m] = decision[key]
+        following = min(t + every, n - 1)
+        book.advance(t + 1, following + 1)
+        t, done = following, following + 1
+    book.advance(done, n)
+    return book, flags, latencies
+
+
+def target_matrix(strategy: VectorizedStrategy, frames: Mapping[str, pl.DataFrame], keys: list[str]) -> np.ndarray:
+    frame = strategy.target_frame(dict(frames))
+    return np.ascontiguousarray(np.column_stack([np.asarray(frame[key], dtype=float) for key in keys]).reshape(-1, len(keys)))
+
+
+def lookahead_cut(full: np.ndarray, strategy: VectorizedStrategy, data: MarketData, seed: int) -> int | None:
+    """The first sampled cut point where targets recomputed on bars up to the cut differ from the full-window
+    targets up to it (NaN = NaN), or None. Cuts are drawn from a generator seeded by the job and strategy."""
+    n = data.n_bars
+    if n < 3:
+        return None
+    rng = np.random.default_rng(seed)
+    cuts = sorted({int(c) for c in rng.integers(1, n - 1, size=AUDIT_CUTS)})
+    for cut in cuts:
+        truncated = {key: frame.head(cut + 1) for key, frame in data.frames.items()}
+        part = target_matrix(strategy, truncated, data.keys)
+        reference = full[: cut + 1]
+        if part.shape != reference.shape or not np.array_equal(part, reference, equal_nan=True):
+            return cut
+    return None
+
+
+def run_fast_path(
+    strategy: VectorizedStrategy, data: MarketData, params: ExecutionParams, audit_seed: int | None
+) -> tuple[_Book, list[str], list[float]] | None:
+    """The whole window's targets in one call, then the kernel over every bar; None when the look-ahead audit
+    fails (the caller then runs the strategy on the event path, which cannot see the future)."""
+    started = time.perf_counter_ns()
+    targets = target_matrix(strategy, data.frames, data.keys)
+    elapsed_ms = (time.perf_counter_ns() - started) / 1e6
+    if audit_seed is not None and lookahead_cut(targets, strategy, data, audit_seed) is not None:
+        return None
+    every = max(1, params.decision_every)
+    decisions = np.arange(data.n_bars) % every == 0
+    decisions[-1:] = False  # a decision at the last close could never fill
+    targets[~decisions] = np.nan
+    # room for a fill per change of target (more are added if partial fills need them)
+    with np.errstate(invalid="ignore"):
+        changes = int((np.diff(np.nan_to_num(targets), axis=0, prepend=0.0) != 0.0).sum())
+    book = _Book(data, params, expected_fills=changes)
+    flags: list[str] = []
+    infinite = np.flatnonzero(np.isinf(targets).any(axis=1))
+    book.targets = targets
+    if infinite.size:  # a non-finite answer stops the strategy there, as on the event path
+        t = int(infinite[0])
+        targets[t:] = np.nan
+        book.advance(0, t + 1)
+        flags.append(violation_flag("non_finite", data.close_time(t)))
+        book.stop(t)
+        book.advance(t + 1, data.n_bars)
+    else:
+        book.advance(0, data.n_bars)
+    n_decisions = max(int(decisions.sum()), 1)
+    return book, flags, [elapsed_ms / n_decisions] * n_decisions  # one vectorized call, amortized per decision
+
+
+def simulate(
+    strategy: Strategy,
+    bars: Mapping[str, pl.DataFrame] | MarketData,
+    params: ExecutionParams,
+    *,
+    timeframe: str = "1h",
+    audit_seed: int | None = 0,
+    path: str = "auto",
+) -> SimulationResult:
+    """Run one strategy over a job's bars. `path`: "auto" (fast for a VectorizedStrategy, else event),
+    "event" or "fast". `audit_seed` seeds the look-ahead audit's cut points (None: no audit)."""
+    data = bars if isinstance(bars, MarketData) else market_data(bars, params, timeframe)
+    flags: list[str] = []
+    used = "event"
+    if path in ("auto", "fast") and isinstance(strategy, VectorizedStrategy):
+        fast = run_fast_path(strategy, data, params, audit_seed)
+        if fast is None:
+            flags.append("lookahead_detected")
+        else:
+            used = "fast"
+            book, more, latencies = fast
+    if used == "event":
+        book, more, latencies = run_event_path(strategy, data, params, timeframe)
+    flags += more
+    if book.book[k.HALT_REASON] in HALT_FLAGS:
+        flags.append(f"{HALT_FLAGS[book.book[k.HALT_REASON]]} at {data.close_time(int(book.book[k.HALT_BAR])).strftime('%Y-%m-%dT%H:%MZ')}")
     return SimulationResult(
         strategy=strategy.handle,
-        fills=fills_frame,
-        equity=equity_frame,
-        flags=flags + (["halted_drawdown"] if halted else []),
-        runtime_ms=runtime_ms,
+        fills=_fills_frame(book, data, strategy.handle),
+        equity=pl.DataFrame({"ts": data.frames[data.keys[0]]["ts"], **book.out}),
+        events=_events_frame(book, data),
+        flags=flags,
+        latencies_ms=np.asarray(latencies, dtype=float),
+        path=used,
+        financing=float(book.book[k.FINANCING]),
+        funding=float(book.book[k.FUNDING]),
     )
 
 
-def _rebalance(t, wanted, qty, cash, opens, params, keys, ts, handle, fills) -> float:
-    """Trade every market towards `wanted` at bar t's open; mutates `qty`, returns the new cash."""
-    equity_at_open = cash + float((qty * opens).sum())
-    for m, key in enumerate(keys):
-        if wanted[m] == 0.0:  # close exactly, leaving no rounding residue
-            delta_units = -qty[m]
-        else:
-            delta_units = (wanted[m] * equity_at_open - qty[m] * opens[m]) / opens[m]
-        if abs(delta_units * opens[m]) < 1e-9 * max(equity_at_open, 1.0):
-            continue
-        side = "buy" if delta_units > 0 else "sell"
-        price = opens[m] * (1.0 + params.slippage_rate if side == "buy" else 1.0 - params.slippage_rate)
-        if side == "buy":
-            # covering a short buys back exactly the units owed; the part that opens or adds to a long is
-            # sized so that notional + fee equals the value to add, so a fully invested long never borrows
-            cover = min(delta_units, max(-qty[m], 0.0))
-            long_notional = (delta_units - cover) * opens[m] / (1.0 + params.fee_rate)
-            traded = cover + long_notional / price
-        else:
-            traded = -delta_units
-        notional = traded * price
-        fee = notional * params.fee_rate
-        slippage_cost = traded * abs(price - opens[m])
-        qty[m] += traded if side == "buy" else -traded
-        cash += -notional - fee if side == "buy" else notional - fee
-        fills.append((handle, key, ts[t], side, traded, price, notional, fee, slippage_cost))
-    return cash
+def _keys(data: MarketData, index: np.ndarray) -> pl.Series:
+    return pl.Series(data.keys, dtype=pl.String).gather(index.astype(np.int64))
+
+
+def _fills_frame(book: _Book, data: MarketData, handle: str) -> pl.DataFrame:
+    rows = book.fills[: book.n_fills]
+    bar = rows[:, k.F_BAR].astype(np.int64)
+    decided = rows[:, k.F_DECIDED].astype(np.int64)
+    qty = np.abs(rows[:, k.F_QTY])
+    step = np.timedelta64(data.bar_seconds, "s")
+    return pl.DataFrame(
+        {
+            "strategy": pl.repeat(handle, len(rows), eager=True, dtype=pl.String),
+            "market": _keys(data, rows[:, k.F_MARKET]),
+            "decision_ts": (data.ts[decided] + step).astype("datetime64[us]"),
+            "ts": data.ts[bar],
+            "side": pl.Series(["sell", "buy"], dtype=pl.String).gather((rows[:, k.F_QTY] > 0).astype(np.int64)),
+            "kind": pl.Series(["target", "flatten"], dtype=pl.String).gather(rows[:, k.F_KIND].astype(np.int64)),
+            "requested_qty": np.abs(rows[:, k.F_REQUESTED]),
+            "qty": qty,
+            "price": rows[:, k.F_PRICE],
+            "notional": qty * rows[:, k.F_PRICE],
+            "fee": rows[:, k.F_FEE],
+            "spread_cost": rows[:, k.F_SPREAD],
+            "slippage_cost": rows[:, k.F_SLIPPAGE],
+        }
+    ).with_columns(pl.col("decision_ts", "ts").dt.replace_time_zone("UTC")).cast(FILL_SCHEMA)
+
+
+def _events_frame(book: _Book, data: MarketData) -> pl.DataFrame:
+    rows = book.events[: book.n_events]
+    reasons = pl.Series([EVENT_REASONS[r] for r in sorted(EVENT_REASONS)], dtype=pl.String)
+    return pl.DataFrame(
+        {
+            "ts": pl.Series(data.ts[rows[:, k.E_BAR].astype(np.int64)], dtype=pl.Datetime("us")),
+            "market": _keys(data, rows[:, k.E_MARKET]),
+            "reason": reasons.gather(rows[:, k.E_REASON].astype(np.int64)),
+            "wanted": rows[:, k.E_WANTED],
+            "allowed": rows[:, k.E_ALLOWED],
+        }
+    ).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))

@@ -118,6 +118,17 @@ class Costs(_Strict):
     slippage_bps: float = finite_number(default=0.0, ge=0, le=1000)
 
 
+# -- the engine's settings (docs/engine.md): decision cadence and the fill model's overrides -------------------
+class FillOverrides(_Strict):
+    """Overrides of the venues' fill profiles for every market of the job; null keeps the profile's value."""
+
+    latency_bars: int = finite_number(default=0, ge=0, le=1000, description="extra bars between a decision and its first fill")
+    half_spread_bps: float | None = finite_number(default=None, ge=0, le=1000, description="where the archive has no bid/ask")
+    impact_coefficient: float | None = finite_number(default=None, ge=0, le=100, description="Y of the square-root law")
+    participation_cap: float | None = finite_number(default=None, gt=0, le=1, description="share of the bar's volume")
+    financing_daily_rate: float | None = finite_number(default=None, ge=0, le=0.01, description="on borrowed cash and shorts")
+
+
 class JobSpec(_Strict):
     schema_version: Literal["1"] = SCHEMA_VERSION
     organization: str = Field(strict=True, min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
@@ -133,6 +144,8 @@ class JobSpec(_Strict):
     scoring_version: str = Field(default="bx-score-v1", strict=True, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     sessions: int = finite_number(default=4, ge=1, le=52, description="battle sessions = scenarios")
     contest: Annotated[Text, Field(max_length=64)] | None = None
+    decision_every: int = finite_number(default=1, ge=1, le=100_000, description="bars between two decisions")
+    fills: FillOverrides = FillOverrides()
 
     @field_validator("strategies")
     @classmethod

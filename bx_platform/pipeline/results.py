@@ -19,6 +19,7 @@ from bx_platform.pipeline.evaluation import (
     scenario_metrics,
 )
 from bx_platform.execution.battle_room import BENCHMARK, execution_params
+from bx_platform.execution.summary import summary_document
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market.archive import find_dataset
@@ -55,14 +56,14 @@ def json_ready(value):
 
 
 def strategy_inputs(strategy: str, metrics: dict, equity: pl.DataFrame, fills: pl.DataFrame, runs: dict, sessions: int) -> StrategyInputs:
-    run = runs.get(strategy, {"flags": "", "runtime_ms": 0.0})
+    run = runs.get(strategy, {"flags": "", "decision_p95_ms": 0.0})
     window, per_session = scenario_metrics(metrics[strategy], sessions)
     return StrategyInputs(
         window=window,
         sessions=per_session,
         equity=equity.filter(pl.col("strategy") == strategy).sort("ts"),
         fills=fills.filter(pl.col("strategy") == strategy).sort("ts"),
-        runtime_ms=float(run["runtime_ms"]),
+        runtime_ms=float(run["decision_p95_ms"]),  # the p95 of the timed decision calls
         flags=[f for f in run["flags"].split(",") if f],
     )
 
@@ -76,13 +77,15 @@ def job_market_context(spec: JobSpec, bars: pl.DataFrame, ppy: float) -> dict[st
 
 @dataclass(frozen=True)
 class JobTables:
-    """What scoring a job reads: its verified metrics, equity, fills, strategy runs and market bars."""
+    """What scoring a job reads: its verified metrics, equity, fills, strategy runs, market bars and execution
+    summaries."""
 
     metrics: dict
     equity: pl.DataFrame
     fills: pl.DataFrame
     runs: dict
     bars: pl.DataFrame
+    execution: dict
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ def load_job_tables(job_id: str, warehouse: Warehouse) -> JobTables:
         fills=warehouse.read("verified", "fills", job_id),
         runs={r["strategy"]: r for r in warehouse.read("verified", "strategy_runs", job_id).to_dicts()},
         bars=warehouse.read("verified", "market_bars", job_id),
+        execution={r["strategy"]: r for r in warehouse.read("verified", "execution_summary", job_id).to_dicts()},
     )
 
 
@@ -129,7 +133,7 @@ def score_job(record: dict, tables: JobTables) -> ScoredJob:
     return ScoredJob(
         outcome=JobOutcome(status, room),
         scores=_scores_frame(record, room, context),
-        document=result_document(record, room, metrics, context, status),
+        document=result_document(record, room, metrics, context, status, tables.execution),
         sharpe_per_period={s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
     )
 
@@ -200,7 +204,7 @@ def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame
     )
 
 
-def result_document(record: dict, room: RoomScores, metrics: dict, context: dict, status: str) -> dict:
+def result_document(record: dict, room: RoomScores, metrics: dict, context: dict, status: str, execution: dict) -> dict:
     """The job's result document, schema `bx-result-1` (docs/result.md, bx_platform/result_schema.json).
 
     Deterministic: the same job gives the same bytes, except the record's `submitted_at`. So nothing measured
@@ -238,6 +242,7 @@ def result_document(record: dict, room: RoomScores, metrics: dict, context: dict
                         "contest_cluster": s.contest_cluster,
                     },
                     "eligibility": s.eligibility.to_dict(),
+                    "execution": summary_document(execution[s.strategy]),
                 }
                 for s in room.strategies
             ],

@@ -10,6 +10,8 @@ from bx_platform.jobs.spec import JobSpec
 from bx_platform.market import archive
 
 BAR_COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
+# quotes where the archive has them (OANDA FX), null elsewhere: buys fill at the ask, sells at the bid
+QUOTE_COLUMNS = ["bid_open", "ask_open", "bid_close", "ask_close"]
 
 
 class PinnedDataChanged(Exception):
@@ -42,8 +44,9 @@ def job_bars(spec: JobSpec, job_id: str, archive_dir: Path | None = None) -> pl.
     so every strategy sees one grid and the Benchmark Hold buys all markets at the same fill.
     """
     frames = {
-        m.key: archive.read_bars(m.venue, m.symbol, spec.timeframe, spec.window.start, spec.window.end, archive_dir)
-        .select(BAR_COLUMNS)
+        m.key: _with_quotes(
+            archive.read_bars(m.venue, m.symbol, spec.timeframe, spec.window.start, spec.window.end, archive_dir)
+        )
         for m in spec.markets
     }
     common = None
@@ -56,9 +59,14 @@ def job_bars(spec: JobSpec, job_id: str, archive_dir: Path | None = None) -> pl.
             )
             for key, frame in frames.items()
         ]
-    ).select(["job_id", "organization", "market", *BAR_COLUMNS])
+    ).select(["job_id", "organization", "market", *BAR_COLUMNS, *QUOTE_COLUMNS])
+
+
+def _with_quotes(bars: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(None, pl.Float64).alias(c) for c in QUOTE_COLUMNS if c not in bars.columns]
+    return bars.with_columns(missing).select([*BAR_COLUMNS, *QUOTE_COLUMNS])
 
 
 def bars_by_market(long: pl.DataFrame, spec: JobSpec) -> dict[str, pl.DataFrame]:
     """Split a job's long bar frame back into one frame per market, in the spec's market order."""
-    return {m.key: long.filter(pl.col("market") == m.key).sort("ts").select(BAR_COLUMNS) for m in spec.markets}
+    return {m.key: long.filter(pl.col("market") == m.key).sort("ts").select(*BAR_COLUMNS, *QUOTE_COLUMNS) for m in spec.markets}

@@ -90,7 +90,7 @@ def score_strategy(
         budget_valid=peak_gross <= max_gross_leverage * (1.0 + thresholds.budget_drift_tolerance),
         budget_reason=f"gross exposure reached {peak_gross:.4f}, more than {thresholds.budget_drift_tolerance:.0%} "
         f"above the job's gross leverage cap {max_gross_leverage:g}",
-        config_valid="non_finite_targets" not in inputs.flags,
+        config_valid=not any(f.startswith("strategy_violation: non_finite") for f in inputs.flags),
         config_reason="the strategy returned target weights that are not finite numbers (traded as flat)",
         extra_values={"utility": whole, "beta_score": beta, "capital_score": capital},
         thresholds=thresholds,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from bx_platform.execution.summary import EXECUTION_SUMMARY_SCHEMA
 from bx_platform.execution.simulator import FILL_SCHEMA
 from bx_platform.strategies.remote import REMOTE_CALL_SCHEMA
 
@@ -43,6 +44,10 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "low": pl.Float64,
         "close": pl.Float64,
         "volume": pl.Float64,
+        "bid_open": pl.Float64,
+        "ask_open": pl.Float64,
+        "bid_close": pl.Float64,
+        "ask_close": pl.Float64,
     },
     "fills": {"job_id": pl.String, "organization": pl.String, **FILL_SCHEMA},
     "equity": {
@@ -51,6 +56,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "strategy": pl.String,
         "ts": UTC_TS,
         "equity": pl.Float64,
+        "cash": pl.Float64,
         "gross_exposure": pl.Float64,
         "net_exposure": pl.Float64,
         "max_position_weight": pl.Float64,
@@ -88,10 +94,18 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "organization": pl.String,
         "strategy": pl.String,
         "flags": pl.String,
+        "path": pl.String,
+        # wall clock (excluded from determinism comparisons): per decision call, and their total
+        "decisions": pl.Int64,
+        "decision_p50_ms": pl.Float64,
+        "decision_p95_ms": pl.Float64,
+        "decision_max_ms": pl.Float64,
         "runtime_ms": pl.Float64,
     },
     # every call to a remote strategy, in call order: a replay answers from these rows (docs/strategies.md)
     "remote_calls": {"job_id": pl.String, "organization": pl.String, **REMOTE_CALL_SCHEMA},
+    # one row per strategy and the Benchmark Hold: what its execution did (docs/engine.md, "Execution summary")
+    "execution_summary": EXECUTION_SUMMARY_SCHEMA,
     "leaderboard": {
         "rank": pl.Int64,
         "strategy": pl.String,

@@ -1,0 +1,277 @@
+"""The compiled bar loop both execution paths share (docs/engine.md).
+
+`run_bars` advances one strategy's book over bars [t_from, t_to): at each bar's open it turns the decision
+due then into orders (clipped to the risk caps), fills pending orders under the fill model (spread, impact,
+participation cap, the cash budget), then at the close it charges financing and funding, marks equity and
+checks the daily-loss and drawdown halts. The fast path calls it once over the whole window with a full
+target matrix; the event path calls it between decisions, writing each decision into the same matrix. The
+same compiled code fills both, so the same decisions give the same fills.
+
+Everything is float64/int64 arrays so numba compiles one signature; `cache=True` keeps the machine code
+between processes (IEEE arithmetic without fastmath, so cached or not, the results are the same bits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# book: one float64 array of scalars per strategy
+CASH, PEAK, DAY_START, DAY, HALT, HALT_BAR, HALT_REASON, FINANCING, FUNDING, LAST_EQUITY = range(10)
+BOOK_SIZE = 10
+# HALT states: running, halt asked (flatten at the next open), halted (flattened, no more decisions)
+RUNNING, HALT_ASKED, HALTED = 0.0, 1.0, 2.0
+# HALT_REASON codes
+REASON_NONE, REASON_DRAWDOWN, REASON_DAILY_LOSS, REASON_VIOLATION = 0.0, 1.0, 2.0, 3.0
+
+# fill record columns (one row per fill, float64)
+(F_DECIDED, F_BAR, F_MARKET, F_REQUESTED, F_QTY, F_PRICE, F_FEE, F_SPREAD, F_SLIPPAGE, F_KIND) = range(10)
+FILL_COLUMNS = 10
+KIND_TARGET, KIND_FLATTEN = 0.0, 1.0
+# event record columns (clips and rejections)
+(E_BAR, E_MARKET, E_REASON, E_WANTED, E_ALLOWED) = range(5)
+EVENT_COLUMNS = 5
+# event reasons
+(CLIP_POSITION, CLIP_GROSS, CLIP_NET, CLIP_BUDGET, REJECT_NO_CASH, CARRIED_PARTIAL) = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
+
+# market parameter columns (per market)
+P_IMPACT, P_CAP = range(2)
+# scalar parameters
+(S_FEE, S_SLIPPAGE, S_FINANCING, S_CREDIT, S_LATENCY, S_MAX_POSITION, S_MAX_GROSS, S_MAX_NET, S_HALT_DD,
+ S_DAILY_LOSS) = range(10)
+SCALARS = 10
+
+
+@njit(cache=True)
+def _clip(wanted, out, events, n_events, t, params):
+    """Clip a target vector to the per-market cap, then scale it to the gross and net caps; record each clip."""
+    n = wanted.shape[0]
+    cap = params[S_MAX_POSITION]
+    for m in range(n):
+        w = wanted[m]
+        if w > cap:
+            w = cap
+        elif w < -cap:
+            w = -cap
+        if w != wanted[m]:
+            n_events = _event(events, n_events, t, m, CLIP_POSITION, wanted[m], w)
+        out[m] = w
+    gross = 0.0
+    net = 0.0
+    for m in range(n):
+        gross += abs(out[m])
+    if gross > params[S_MAX_GROSS]:
+        scale = params[S_MAX_GROSS] / gross
+        for m in range(n):
+            if out[m] != 0.0:
+                n_events = _event(events, n_events, t, m, CLIP_GROSS, out[m], out[m] * scale)
+                out[m] = out[m] * scale
+    for m in range(n):
+        net += out[m]
+    if abs(net) > params[S_MAX_NET]:
+        scale = params[S_MAX_NET] / abs(net)
+        for m in range(n):
+            if out[m] != 0.0:
+                n_events = _event(events, n_events, t, m, CLIP_NET, out[m], out[m] * scale)
+                out[m] = out[m] * scale
+    return n_events
+
+
+@njit(cache=True)
+def _event(events, n_events, t, m, reason, wanted, allowed):
+    if n_events < events.shape[0]:
+        events[n_events, E_BAR] = t
+        events[n_events, E_MARKET] = m
+        events[n_events, E_REASON] = reason
+        events[n_events, E_WANTED] = wanted
+        events[n_events, E_ALLOWED] = allowed
+    return n_events + 1
+
+
+# rows of the market block (fields x bars x markets) and of the order state (fields x markets)
+M_OPEN, M_CLOSE, M_BID, M_ASK, M_VOLUME, M_SIGMA, M_FUNDING, M_DAY = range(8)
+MARKET_FIELDS = 8
+O_QTY, O_HELD, O_PENDING, O_REQUESTED, O_DECIDED, O_KIND = range(6)
+ORDER_FIELDS = 6
+# rows of the per-bar output (fields x bars)
+OUT_EQUITY, OUT_CASH, OUT_GROSS, OUT_NET, OUT_LARGEST = range(5)
+OUT_FIELDS = 5
+
+
+@njit(cache=True)
+def run_bars(t_from, t_to, market, targets, market_params, params, book, state, out, fills, n_fills, events, n_events):
+    """Advance the book over bars [t_from, t_to); returns (next bar, fills used, events used).
+
+    Few, packed arguments: the event path calls this once per decision, and each argument costs dispatch time.
+    Stops early (returning the bar it reached) when the fill or event buffer may overflow in the next bar;
+    the caller grows the buffers and calls again from there."""
+    opens, closes, bids, asks = market[M_OPEN], market[M_CLOSE], market[M_BID], market[M_ASK]
+    volumes, sigmas, funding, day_of_bar = market[M_VOLUME], market[M_SIGMA], market[M_FUNDING], market[M_DAY, :, 0]
+    qty, held, pending, requested = state[O_QTY], state[O_HELD], state[O_PENDING], state[O_REQUESTED]
+    decided_at, order_kind = state[O_DECIDED], state[O_KIND]
+    equity, cash_out, gross_out, net_out, largest_out = out[OUT_EQUITY], out[OUT_CASH], out[OUT_GROSS], out[OUT_NET], out[OUT_LARGEST]
+    n_markets = opens.shape[1]
+    order = np.empty(n_markets, dtype=np.int64)
+    value = np.empty(n_markets)
+    clipped = np.empty(n_markets)
+    wanted = np.empty(n_markets)
+    latency = int(params[S_LATENCY])
+    fee = params[S_FEE]
+    for t in range(t_from, t_to):
+        if n_fills + n_markets > fills.shape[0] or n_events + 4 * n_markets > events.shape[0]:
+            return t, n_fills, n_events
+        if t > 0:
+            equity_open = book[CASH]
+            for m in range(n_markets):
+                if qty[m] != 0.0:
+                    equity_open += qty[m] * opens[t, m]
+            # 1. the decision due at this open becomes orders (a halt flattens instead)
+            if book[HALT] == HALT_ASKED:
+                for m in range(n_markets):
+                    held[m] = 0.0
+                    pending[m] = -qty[m]
+                    requested[m] = -qty[m]
+                    decided_at[m] = t - 1
+                    order_kind[m] = KIND_FLATTEN
+                book[HALT] = HALTED
+            elif book[HALT] == RUNNING and t - 1 - latency >= 0:
+                d = t - 1 - latency
+                any_decision = False
+                for m in range(n_markets):
+                    w = targets[d, m]
+                    if w == w:  # not NaN: a decision for this market
+                        any_decision = True
+                        wanted[m] = w
+                    else:
+                        wanted[m] = held[m]
+                if any_decision:
+                    n_events = _clip(wanted, clipped, events, n_events, t, params)
+                    for m in range(n_markets):
+                        if clipped[m] != held[m]:
+                            held[m] = clipped[m]
+                            # units to trade at this open, valued at the open (vectorbt's target percent)
+                            units = -qty[m] if clipped[m] == 0.0 else clipped[m] * equity_open / opens[t, m] - qty[m]
+                            pending[m] = units
+                            requested[m] = units
+                            decided_at[m] = d
+                            order_kind[m] = KIND_TARGET
+            # 2. fill pending orders, sells first (they release cash), in ascending order value
+            for m in range(n_markets):
+                order[m] = m
+                value[m] = pending[m] * opens[t, m]
+            for i in range(1, n_markets):  # insertion sort: stable, tiny n
+                j = i
+                while j > 0 and value[order[j - 1]] > value[order[j]]:
+                    order[j - 1], order[j] = order[j], order[j - 1]
+                    j -= 1
+            for i in range(n_markets):
+                m = order[i]
+                units = pending[m]
+                if units == 0.0:
+                    continue
+                size = abs(units)
+                volume = volumes[t, m]
+                cap = market_params[m, P_CAP]
+                if cap == cap:  # a participation cap: at most cap x this bar's volume
+                    limit = cap * volume if volume > 0.0 else 0.0
+                    if size > limit:
+                        size = limit
+                if size <= 0.0:
+                    continue  # nothing trades in this bar: the order waits for the next
+                share = size / volume if volume > 0.0 else 1.0
+                impact = market_params[m, P_IMPACT] * sigmas[t, m] * np.sqrt(share)
+                if units > 0.0:
+                    base = asks[t, m]
+                    price = base * (1.0 + params[S_SLIPPAGE] + impact)
+                    limit_cash = book[CASH] + params[S_CREDIT] * equity_open
+                    req_cash = size * price
+                    req_fee = req_cash * fee
+                    if req_cash + req_fee <= limit_cash:
+                        paid_fee = req_fee
+                        book[CASH] -= req_cash + req_fee
+                    else:  # the budget: buy what cash (and the credit line) pays for, fee included; cancel the rest
+                        if limit_cash <= 0.0:
+                            n_events = _event(events, n_events, t, m, REJECT_NO_CASH, units, 0.0)
+                            pending[m] = 0.0
+                            continue
+                        max_req = limit_cash / (1.0 + fee)
+                        n_events = _event(events, n_events, t, m, CLIP_BUDGET, size, max_req / price)
+                        size = max_req / price
+                        paid_fee = limit_cash - max_req
+                        book[CASH] -= limit_cash
+                        units = size  # nothing left to carry
+                    qty[m] += size
+                    filled = size
+                else:
+                    base = bids[t, m]
+                    price = base * (1.0 - params[S_SLIPPAGE] - impact)
+                    acquired = size * price
+                    paid_fee = acquired * fee
+                    book[CASH] += acquired - paid_fee
+                    qty[m] -= size
+                    filled = -size
+                pending[m] = units - filled
+                if pending[m] != 0.0:
+                    n_events = _event(events, n_events, t, m, CARRIED_PARTIAL, units, filled)
+                row = fills[n_fills]
+                row[F_DECIDED] = decided_at[m]
+                row[F_BAR] = t
+                row[F_MARKET] = m
+                row[F_REQUESTED] = requested[m]
+                row[F_QTY] = filled
+                row[F_PRICE] = price
+                row[F_FEE] = paid_fee
+                row[F_SPREAD] = size * abs(base - opens[t, m])
+                row[F_SLIPPAGE] = size * abs(price - base)
+                row[F_KIND] = order_kind[m]
+                n_fills += 1
+        # 3. the close: financing on borrowed cash and short notional, funding on perpetuals, then the mark
+        short_notional = 0.0
+        marked = 0.0
+        for m in range(n_markets):
+            if qty[m] != 0.0:
+                position_value = qty[m] * closes[t, m]
+                marked += position_value
+                if qty[m] < 0.0:
+                    short_notional -= position_value
+                if funding[t, m] != 0.0:
+                    paid = position_value * funding[t, m]  # longs pay a positive rate, shorts receive it
+                    book[CASH] -= paid
+                    book[FUNDING] += paid
+        if t > 0 and params[S_FINANCING] != 0.0:
+            borrowed = -book[CASH] if book[CASH] < 0.0 else 0.0
+            charge = params[S_FINANCING] * (borrowed + short_notional)
+            book[CASH] -= charge
+            book[FINANCING] += charge
+        value_now = book[CASH] + marked
+        equity[t] = value_now
+        cash_out[t] = book[CASH]
+        gross = 0.0
+        net = 0.0
+        largest = 0.0
+        for m in range(n_markets):
+            v = qty[m] * closes[t, m]
+            gross += abs(v)
+            net += v
+            if abs(v) > largest:
+                largest = abs(v)
+        gross_out[t] = gross / value_now
+        net_out[t] = net / value_now
+        largest_out[t] = largest / value_now
+        # 4. risk: the day's loss against the previous day's last close, and the drawdown from the peak
+        if day_of_bar[t] != book[DAY]:
+            book[DAY] = day_of_bar[t]
+            book[DAY_START] = book[LAST_EQUITY]
+        book[LAST_EQUITY] = value_now
+        if value_now > book[PEAK]:
+            book[PEAK] = value_now
+        if book[HALT] == RUNNING:
+            if value_now <= book[DAY_START] * (1.0 - params[S_DAILY_LOSS]):
+                book[HALT] = HALT_ASKED
+                book[HALT_BAR] = t
+                book[HALT_REASON] = REASON_DAILY_LOSS
+            elif 1.0 - value_now / book[PEAK] >= params[S_HALT_DD]:
+                book[HALT] = HALT_ASKED
+                book[HALT_BAR] = t
+                book[HALT_REASON] = REASON_DRAWDOWN
+    return t_to, n_fills, n_events
