@@ -87,6 +87,7 @@ def _print_room(result: dict) -> None:
     rows = [
         {
             "rank": s["rank"],
+            "tier": s["tier"],
             "strategy": s["strategy"],
             "beta score": s["scores"]["beta_score"],
             "BX Score": s["scores"]["bx_score"]["score"],
@@ -147,10 +148,10 @@ def cmd_demo(args) -> int:
 
 def _print_leaderboard(warehouse) -> None:
     with warehouse.connect_readonly() as conn:
-        cursor = conn.execute("SELECT * FROM public_leaderboard ORDER BY rank")
+        cursor = conn.execute("SELECT * FROM public_leaderboard ORDER BY market_class, rank")
         columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
-    _print_table(rows, columns, "Long-term public leaderboard (credibility-weighted BX Score)")
+    _print_table(rows, columns, "Long-term public leaderboard (credibility-weighted BX Score, one board per market class; tier 1 = not told apart from the best at 90 %)")
 
 
 def cmd_result(args) -> int:

@@ -37,9 +37,9 @@ class JobOutcome:
     room: RoomScores
 
     def room_table_markdown(self) -> str:
-        lines = ["| rank | strategy | beta score | BX Score | eligible |", "|---|---|---|---|---|"]
+        lines = ["| rank | tier | strategy | beta score | BX Score | eligible |", "|---|---|---|---|---|---|"]
         for s in self.room.strategies:
-            lines.append(f"| {s.rank} | {s.strategy} | {s.beta_score:.2f} | {s.bx.score:.2f} | {s.eligibility.eligible} |")
+            lines.append(f"| {s.rank} | {s.tier} | {s.strategy} | {s.beta_score:.2f} | {s.bx.score:.2f} | {s.eligibility.eligible} |")
         return "\n".join(lines)
 
 
@@ -98,7 +98,7 @@ def score_job(record: dict, warehouse: Warehouse, jobs: JobStore) -> JobOutcome:
     warehouse.write_result(job_id, result_document(record, room, metrics, context, status))
     jobs.record_evaluations(
         job_id, spec.organization,
-        {s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
+        {s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies}, ppy,
     )
     close_job(record, status, warehouse, jobs)
     return JobOutcome(status, room)
@@ -162,7 +162,10 @@ def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame
                 "contest": spec.get("contest"),
                 "strategy": s.strategy,
                 "scoring_version": s.bx.version,
+                # context is in spec order: the first market is the principal one
+                "market_class": next(iter(context.values()))["asset_class"],
                 "rank": s.rank,
+                "tier": s.tier,
                 "utility": s.utility,
                 "hold_utility": room.hold_utility,
                 "beta_score": s.beta_score,
@@ -205,6 +208,7 @@ def result_document(record: dict, room: RoomScores, metrics: dict, context: dict
                 {
                     "strategy": s.strategy,
                     "rank": s.rank,
+                    "tier": s.tier,
                     "flags": s.flags,
                     "metrics": scenarios(s.strategy),
                     "scores": {
@@ -233,7 +237,8 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
     with warehouse.exclusive("leaderboard"):
         scores = warehouse.read_verified("scores")
         evaluations = scores.select(
-            pl.col("strategy").alias("strategy_handle"), "job_id", "bx_score", "eligible", "visibility",
+            pl.col("strategy").alias("strategy_handle"), "job_id", "bx_score", "beta_score", "eligible", "visibility",
+            "market_class",
             (pl.col("flags").str.len_chars() > 0).cast(pl.Int64).alias("violations"),
         )
         version = load_score_version(current_version())

@@ -32,11 +32,12 @@ BENCHMARK = "benchmark/hold"
 def run_room(spec: JobSpec, bars: dict[str, pl.DataFrame]) -> dict[str, SimulationResult]:
     """Simulate each strategy of the job, then the Benchmark Hold (key BENCHMARK).
 
-    The Benchmark Hold is a reference, not a competitor: the risk profile never halts it.
+    The Benchmark Hold lives under the same rules as the strategies (the risk profile halts it too), so a strategy
+    that is the hold scores beta 0 (docs/scoring.md, "Fair reference").
     """
     params = execution_params(spec)
     results = {handle: simulate(registry.resolve(handle), bars, params) for handle in spec.strategies}
-    hold = simulate(registry.BENCHMARK_HOLD, bars, replace(params, halt_drawdown=float("inf")))
+    hold = simulate(registry.BENCHMARK_HOLD, bars, params)
     results[BENCHMARK] = replace(hold, strategy=BENCHMARK, fills=hold.fills.with_columns(strategy=pl.lit(BENCHMARK)))
     return results
 

@@ -107,7 +107,7 @@ class JobSpec(_Strict):
     risk_profile: Literal["conservative", "balanced", "aggressive"] = "balanced"
     strategies: list[str] = Field(min_length=1)
     visibility: Literal["public", "private"] = "public"
-    scoring_version: str = "bx-score-v1"
+    scoring_version: str = "bx-score-v3"
     sessions: int = Field(default=4, ge=1, le=52, description="battle sessions = scenarios")
     contest: str | None = None
 
