@@ -307,13 +307,14 @@ def history_violations(repo: Path) -> list[str]:
         violations.append("registry: pre_governance_edits changed after it was written (it is frozen)")
     allowed = {(e["version"], e["commit"]) for e in exceptions}
     versions_dir = Path(REGISTRY_REPO_PATH).parent
-    for version, (release, entry) in releases.items():
+    for version, (release, entry) in releases.items():  # entry: as released
         path = str(versions_dir / entry["file"])
         for commit in _git(repo, "log", "--format=%H", f"{release}..HEAD", "--", path).split():
             if (version, commit) not in allowed:
                 violations.append(f"{version}: {path} changed in commit {commit[:12]}, after its release commit {release[:12]}")
         for commit in _git(repo, "log", "--format=%H", f"{release}..HEAD", "--", REGISTRY_REPO_PATH).split():
-            if (version, commit) not in allowed and _entries(_registry_at(repo, commit)).get(version) != entry:
+            changed = _entries(_registry_at(repo, commit)).get(version) != _entries(_registry_at(repo, f"{commit}^")).get(version)
+            if changed and (version, commit) not in allowed:
                 violations.append(f"{version}: its registry entry changed in commit {commit[:12]}, after its release commit {release[:12]}")
         if _git(repo, "status", "--porcelain", "--", path).strip():
             violations.append(f"{version}: {path} has uncommitted changes")
