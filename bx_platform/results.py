@@ -138,7 +138,7 @@ def _document_head(record: dict, status: str) -> dict:
 
 
 def failure_document(record: dict, failure: dict) -> dict:
-    """The result document of a job that stopped before it was scored (schema `bx-result-1`, status failed)."""
+    """The result document of a job that stopped before it was scored (schema `bx-result-2`, status failed)."""
     return json_ready(
         {
             **_document_head(record, "failed"),
@@ -184,7 +184,7 @@ def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame
 
 
 def result_document(record: dict, room: RoomScores, metrics: dict, context: dict, status: str) -> dict:
-    """The job's result document, schema `bx-result-1` (docs/result.md, bx_platform/result_schema.json).
+    """The job's result document, schema `bx-result-2` (docs/result.md, bx_platform/result_schema.json).
 
     Deterministic: the same job gives the same bytes, except the record's `submitted_at`. So nothing measured
     on the clock goes in (the strategies' decision runtimes stay in the `strategy_runs` table)."""
