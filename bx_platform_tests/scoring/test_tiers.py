@@ -60,3 +60,24 @@ def test_tier_columns_in_the_document_the_views_and_bx_leaderboard(bx_home, tmp_
     assert board and all(r[0] == "crypto" and r[2] == 1 for r in board)
     assert cli.main(["leaderboard"]) == 0
     assert "tier" in capsys.readouterr().out
+
+
+def test_a_long_term_board_compares_one_market_class_and_tiers_it():
+    """Each market class is its own board (rank from 1 in each); tiers come from the jobs all its strategies share."""
+    from bx_platform.scoring.leaderboard import long_term_leaderboard
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for job in range(12):
+        noise = rng.normal(0, 1)
+        for handle, beta in (("good", 10 + noise), ("twin", 10 + noise), ("poor", -30 + rng.normal(0, 1))):
+            rows.append({"strategy_handle": handle, "job_id": f"c{job}", "bx_score": 50.0 + beta / 10, "beta_score": beta,
+                         "eligible": True, "visibility": "public", "market_class": "crypto"})
+    rows.append({"strategy_handle": "poor", "job_id": "fx0", "bx_score": 90.0, "beta_score": 5.0, "eligible": True,
+                 "visibility": "public", "market_class": "fx"})
+    board = long_term_leaderboard(rows)
+    crypto = {r["strategy_handle"]: r for r in board.filter(board["market_class"] == "crypto").to_dicts()}
+    fx = board.filter(board["market_class"] == "fx").to_dicts()
+    assert crypto["good"]["tier"] == crypto["twin"]["tier"] == 1 and crypto["poor"]["tier"] == 2
+    assert crypto["poor"]["tier_jobs"] == 12
+    assert [(r["strategy_handle"], r["rank"], r["tier"]) for r in fx] == [("poor", 1, 1)]  # never ranked against crypto
