@@ -93,6 +93,7 @@ def _print_room(result: dict) -> None:
     rows = [
         {
             "rank": s["rank"],
+            "tier": s["tier"],
             "strategy": s["strategy"],
             "beta score": s["scores"]["beta_score"],
             "BX Score": s["scores"]["bx_score"]["score"],
@@ -153,13 +154,13 @@ def cmd_demo(args) -> int:
 
 def _leaderboard_rows(warehouse) -> tuple[list[dict], list[str]]:
     """The newest published board, read from its Parquet snapshot: no DuckDB file, so no lock to wait for."""
-    board = warehouse.read_snapshot("leaderboard").sort("rank")
+    board = warehouse.read_snapshot("leaderboard").sort("market_class", "rank")
     return board.to_dicts(), board.columns
 
 
 def _print_leaderboard(warehouse) -> None:
     rows, columns = _leaderboard_rows(warehouse)
-    _print_table(rows, columns, "Long-term public leaderboard (credibility-weighted BX Score)")
+    _print_table(rows, columns, "Long-term public leaderboard (credibility-weighted BX Score, one board per market class; tier 1 = not told apart from the best at 90 %)")
 
 
 def cmd_result(args) -> int:

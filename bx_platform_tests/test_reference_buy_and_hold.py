@@ -1,6 +1,6 @@
 """An independent check of a stored result. This module imports nothing from bx_platform: it runs `bx run`
 as a user would, reads the archive's Parquet directly, recomputes buy-and-hold's total return on Coinbase
-BTC/USD over a year by hand, and compares it with what the platform stored."""
+BTC/USD over a year by hand (including the risk profile's halt, which the hold obeys like every strategy), and compares it with what the platform stored."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import polars as pl
 REPO = Path(__file__).resolve().parents[1]
 BX = str(Path(sys.executable).parent / "bx")
 FEE_BPS = 10.0
+HALT_DRAWDOWN = 0.25  # the default (balanced) risk profile's halt, which the Benchmark Hold obeys too
 START, END = datetime(2017, 10, 1, tzinfo=timezone.utc), datetime(2018, 10, 1, tzinfo=timezone.utc)
 
 
@@ -47,7 +48,17 @@ def test_stored_buy_and_hold_return_matches_a_hand_computation(tmp_path):
     entry = bars["open"][1]
     fee = FEE_BPS / 10_000
     quantity = 100_000.0 / (entry * (1 + fee))
-    expected = quantity * bars["close"][-1] / 100_000.0 - 1.0
+    # marked at each close from the second bar; once the drawdown from the peak (the initial capital
+    # included) reaches the halt level, it is sold at the next bar's open, paying the fee, and stays in cash
+    closes, opens = bars["close"].to_list(), bars["open"].to_list()
+    peak, final = 100_000.0, None
+    for t in range(1, len(closes)):
+        value = quantity * closes[t]
+        peak = max(peak, value)
+        if 1.0 - value / peak >= HALT_DRAWDOWN:
+            final = quantity * opens[t + 1] * (1 - fee)
+            break
+    expected = (final if final is not None else quantity * closes[-1]) / 100_000.0 - 1.0
 
     document = json.loads((tmp_path / "bx/warehouse/results" / f"{job_id}.json").read_text())
     stored = document["benchmark_hold"]["metrics"]["all"]["total_return"]
@@ -59,7 +70,7 @@ def test_stored_buy_and_hold_return_matches_a_hand_computation(tmp_path):
             "AND metric = 'total_return'", [job_id]
         ).fetchall()
         [(price, qty, paid)] = conn.execute(
-            "SELECT price, qty, fee FROM fills WHERE job_id = ? AND strategy = 'benchmark/hold'", [job_id]
+            "SELECT price, qty, fee FROM fills WHERE job_id = ? AND strategy = 'benchmark/hold' AND side = 'buy'", [job_id]
         ).fetchall()
     assert abs(from_store - expected) <= 1e-9
     assert price == entry and abs(qty - quantity) <= 1e-12 * quantity

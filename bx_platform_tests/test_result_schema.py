@@ -276,7 +276,7 @@ TAMPERINGS = {
     # values outside their domain
     "unknown status": _set(("status",), "done"),
     "unknown visibility": _set(("visibility",), "internal"),
-    "another schema id": _set(("schema",), "bx-result-2"),
+    "another schema id": _set(("schema",), "bx-result-1"),
     "malformed job id": _set(("job_id",), "job-XYZ"),
     "local submitted_at": _set(("submitted_at",), "2018-01-01T09:00:00+09:00"),
     "negative capital": _set(("spec", "capital", "initial"), -1.0),

@@ -163,8 +163,11 @@ LEFT JOIN public_scores s USING (job_id, strategy)
 ORDER BY c.contest, c.cluster_rank, c.strategy;
 
 -- name: long_term_leaderboard
--- The credibility-weighted long-term leaderboard (public jobs only) with each strategy's best and worst job.
-SELECT l.rank,
+-- The credibility-weighted long-term leaderboard (public jobs only), one board per market class, with each
+-- strategy's statistical tier and its best and worst job in that class.
+SELECT l.market_class,
+       l.rank,
+       l.tier,
        l.strategy,
        l.evaluations,
        round(l.mean_bx_score, 1)  AS mean_bx_score,
@@ -175,9 +178,9 @@ SELECT l.rank,
        round(max(s.bx_score), 1)  AS best_bx_score,
        round(min(s.bx_score), 1)  AS worst_bx_score
 FROM public_leaderboard l
-LEFT JOIN public_scores s USING (strategy)
+LEFT JOIN public_scores s USING (strategy, market_class)
 GROUP BY ALL
-ORDER BY l.rank;
+ORDER BY l.market_class, l.rank;
 
 -- name: jobs_and_outcomes
 -- Every verified job with how it ended (job_outcomes: complete | partial | failed; NULL while it runs).

@@ -39,12 +39,12 @@ CREATE OR REPLACE VIEW public_jobs AS
 CREATE OR REPLACE VIEW public_scores AS
     SELECT * FROM scores WHERE visibility = 'public';
 CREATE OR REPLACE VIEW public_room_leaderboard AS
-    SELECT job_id, rank, strategy, beta_score, bx_score, utility, hold_utility, capital_score, contest_score, eligible, failed_gates, market_context
+    SELECT job_id, market_class, rank, tier, strategy, beta_score, bx_score, utility, hold_utility, capital_score, contest_score, eligible, failed_gates, market_context
     FROM scores WHERE visibility = 'public'
     ORDER BY job_id, rank;
--- The long-term leaderboard is built from public jobs only (see docs/scoring.md).
+-- The long-term leaderboard is built from public jobs only, one board per market class (see docs/scoring.md).
 CREATE OR REPLACE VIEW public_leaderboard AS
-    SELECT * FROM leaderboard ORDER BY rank;
+    SELECT * FROM leaderboard ORDER BY market_class, rank;
 -- Contest standings count public jobs only (private jobs compete in no public contest).
 CREATE OR REPLACE VIEW public_contest_standings AS
     SELECT * FROM contest_standings ORDER BY contest, cluster_rank, strategy;

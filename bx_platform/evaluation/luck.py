@@ -37,6 +37,10 @@ __all__ = [
     "stationary_bootstrap",
     "stationary_bootstrap_ci",
     "seed_from_job_id",
+    "MIN_EARLIER_TRIALS",
+    "PRIOR_ANNUAL_SHARPE_VARIANCE",
+    "convert_sharpe",
+    "trial_pins",
 ]
 
 EULER_GAMMA = 0.5772156649015329
@@ -76,10 +80,13 @@ def psr_from_moments(sr: float, sr_benchmark: float, t: int, skew: float, kurtos
     return float(ndtr(z))
 
 
-def probabilistic_sharpe_ratio(returns, sr_benchmark: float = 0.0) -> float:
+def probabilistic_sharpe_ratio(returns, sr_benchmark: float = 0.0, risk_free: float = 0.0) -> float:
     """Probability that the true per-period Sharpe ratio exceeds ``sr_benchmark`` (per period, not
-    annualized), given the sample's SR, skewness, raw kurtosis and length. See the module docstring."""
-    sr, g3, g4, t = sharpe_moments(returns)
+    annualized), given the sample's SR, skewness, raw kurtosis and length. See the module docstring.
+    ``risk_free`` is the risk-free return PER PERIOD (an annual rate must be converted by the caller): the
+    Sharpe ratio is that of the excess returns ``r − risk_free``."""
+    r = np.asarray(returns, dtype=np.float64)
+    sr, g3, g4, t = sharpe_moments(r - risk_free if risk_free else r)
     return psr_from_moments(sr, sr_benchmark, t, g3, g4)
 
 
@@ -197,3 +204,49 @@ def stationary_bootstrap_ci(
 def seed_from_job_id(job_id: str) -> int:
     """Deterministic bootstrap seed of a job: the first 8 bytes of SHA-256(job_id, UTF-8), big-endian."""
     return int.from_bytes(hashlib.sha256(job_id.encode("utf-8")).digest()[:8], "big")
+
+
+# --------------------------------------------------------------------------------------------------
+# Trials pinned at submission (docs/scoring.md, "Honest deflation")
+
+#: Below this many earlier Sharpe ratios, the organization's own variance is too noisy to trust alone.
+MIN_EARLIER_TRIALS = 10
+#: The prior (a floor) on the variance of ANNUALIZED Sharpe ratios across trials: 1.0 is the sampling variance
+#: of an annualized Sharpe ratio estimated on one year of data when the true one is zero, i.e. how much
+#: skill-less trials scatter on a year's evidence.
+PRIOR_ANNUAL_SHARPE_VARIANCE = 1.0
+
+
+def convert_sharpe(sr_per_period: float, from_periods_per_year: float, to_periods_per_year: float) -> float:
+    """A per-period Sharpe ratio in another bar size: annualize with √ppy of its own bars, then divide by √ppy
+    of the target bars (an hourly SR of 0.01 on a 24/7 market is a daily SR of 0.01·√8760/√365 = 0.049)."""
+    return sr_per_period * math.sqrt(from_periods_per_year) / math.sqrt(to_periods_per_year)
+
+
+def trial_pins(
+    earlier_trials: int, new_trials: int, earlier_sharpes: list[tuple[float, float]], periods_per_year: float
+) -> dict:
+    """What a job pins for its Deflated Sharpe Ratio: N and V[SR] in ONE unit, the per-period Sharpe ratio of
+    this job's bars.
+
+    earlier_trials: strategy evaluations the organization submitted before; new_trials: this job's strategies;
+    earlier_sharpes: (per-period SR, periods per year of its job) of the earlier evaluations with a known SR;
+    periods_per_year: this job's bars. Every earlier SR is converted to this job's bar size first
+    (:func:`convert_sharpe`), then V is their sample variance (ddof=1). With fewer than
+    :data:`MIN_EARLIER_TRIALS` of them, V is at least the prior ``PRIOR_ANNUAL_SHARPE_VARIANCE / ppy``, so an
+    organization's first job is deflated too."""
+    converted = [convert_sharpe(sr, ppy, periods_per_year) for sr, ppy in earlier_sharpes]
+    sample = float(np.var(converted, ddof=1)) if len(converted) >= 2 else 0.0
+    prior = PRIOR_ANNUAL_SHARPE_VARIANCE / periods_per_year
+    use_prior = len(converted) < MIN_EARLIER_TRIALS and prior > sample
+    return {
+        "n": earlier_trials + new_trials,
+        "sharpe_variance": prior if use_prior else sample,
+        "unit": "per-period Sharpe ratio of this job's bars, squared",
+        "periods_per_year": periods_per_year,
+        "earlier_trials": earlier_trials,
+        "earlier_sharpes": len(converted),
+        "variance_source": "prior" if use_prior else "history",
+        "prior_annual_variance": PRIOR_ANNUAL_SHARPE_VARIANCE,
+        "min_earlier_trials": MIN_EARLIER_TRIALS,
+    }

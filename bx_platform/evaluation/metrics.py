@@ -39,6 +39,7 @@ __all__ = [
     "return_to_drawdown",
     "alpha_beta",
     "stability_of_timeseries",
+    "gain_stability",
     "tail_ratio",
     "summary",
 ]
@@ -264,6 +265,20 @@ def stability_of_timeseries(returns) -> float:
     stt = float(np.dot(t, t))
     r2 = sty * sty / (stt * syy)
     return min(r2, 1.0)
+
+
+def gain_stability(returns) -> float:
+    """R² of the fit of :func:`stability_of_timeseries`, signed by the fitted slope: in [−1, 1], +1 for a
+    perfectly steady gain, −1 for a perfectly steady loss. The unsigned R² rates a steady loss as well as a
+    steady gain; the sign makes consistency count only in the direction of profit. Raising every return by
+    a constant raises it (the slope grows while the residuals stay). NaN where the R² is undefined."""
+    r = _as_array(returns)
+    r2 = stability_of_timeseries(r)
+    if math.isnan(r2):
+        return math.nan
+    y = np.cumsum(np.log1p(r))
+    t = np.arange(r.shape[0], dtype=np.float64) - (r.shape[0] - 1) / 2.0
+    return math.copysign(r2, float(np.dot(t, y)))
 
 
 def _percentiles_linear(r: np.ndarray, qs: tuple[float, ...]) -> list[float]:

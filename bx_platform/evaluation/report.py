@@ -54,7 +54,7 @@ __all__ = [
     "bootstrap_utility_ci",
 ]
 
-METRIC_KEYS: tuple[str, ...] = (
+CONTRACT_V1_KEYS: tuple[str, ...] = (
     # core
     "net_pnl", "total_return", "profit_factor", "win_rate", "avg_trade_return", "trade_count",
     # risk
@@ -69,6 +69,13 @@ METRIC_KEYS: tuple[str, ...] = (
     # utility inputs and luck-vs-skill
     "turnover", "cost", "psr", "dsr",
 )
+#: Added for bx-score-v3 (docs/metrics.md, "Window-invariant utility inputs"): signed stability, the worst
+#: session, and the utility's terms as rates with the one-time entry kept apart.
+CONTRACT_V2_ADDED_KEYS: tuple[str, ...] = (
+    "gain_stability", "worst_session_return", "growth_rate", "entry_cost", "excess_turnover", "excess_cost_rate",
+    "years", "tail_cvar_95_daily_after_entry",
+)
+METRIC_KEYS: tuple[str, ...] = CONTRACT_V1_KEYS + CONTRACT_V2_ADDED_KEYS
 
 #: Value given to a ratio whose denominator is zero while its numerator is positive (profit factor with no
 #: losing trade, Sortino with no negative return, return-to-drawdown with no drawdown), and the bound
@@ -141,7 +148,9 @@ def daily_turnover(equity: pl.DataFrame, fills: pl.DataFrame, days: pl.DataFrame
         .group_by("day").agg(pl.col("notional").sum())
     )
     j = d.join(f, on="day", how="left").sort("day")
-    return (j["notional"].fill_null(0.0) / j["start_equity"]).to_numpy()
+    # a day without fills turned nothing over, even when its starting equity is 0 (after a wipe-out)
+    traded = pl.when(pl.col("notional").is_null()).then(0.0).otherwise(pl.col("notional") / pl.col("start_equity"))
+    return j.select(traded).to_series().to_numpy()
 
 
 def explicit_cost(fills: pl.DataFrame) -> float:
@@ -216,6 +225,41 @@ def _aligned_benchmark_returns(equity: pl.DataFrame, benchmark_equity: pl.DataFr
     ).all():
         raise ValueError("benchmark_equity must be on the same ts grid as equity")
     return M.simple_returns(benchmark_equity["equity"].cast(pl.Float64).to_numpy())
+
+
+def _rate_terms(eq: np.ndarray, equity: pl.DataFrame, days: pl.DataFrame, daily_to: np.ndarray, cost: float,
+                years: float) -> dict:
+    """The window-invariant utility inputs (docs/metrics.md, "Window-invariant utility inputs").
+
+    The entry is building the book once: up to the peak gross exposure above the scenario's starting one. Its
+    turns are free of the turnover term and its costs (their share of all costs) are charged once as
+    ``entry_cost``; everything traded beyond it is recurring and charged as a rate: ``excess_turnover``
+    one-way turns per day with bars, ``excess_cost_rate`` costs per year. ``growth_rate`` is the log growth
+    per year of the equity after the entry (a constant per-bar return gives the same rate on any window);
+    a wiped-out curve gets −RATIO_CAP. ``tail_cvar_95_daily_after_entry`` is the daily CVaR of the same
+    post-entry curve (the first day starts from the equity left after paying the entry)."""
+    turns = float(np.sum(daily_to))
+    gross = equity["gross_exposure"].cast(pl.Float64).to_numpy() if "gross_exposure" in equity.columns else np.zeros(1)
+    entry_turns = min(turns, max(float(np.max(gross)) - float(gross[0]), 0.0))
+    entry_cost = cost * entry_turns / turns if turns > 0.0 else 0.0
+    ratio = float(eq[-1] / eq[0])
+    if years <= 0.0:
+        growth = 0.0
+    elif ratio > 0.0 and entry_cost < 1.0:
+        growth = (math.log(ratio) - math.log1p(-entry_cost)) / years
+    else:
+        growth = -RATIO_CAP
+    after_entry = days["ret"].to_numpy().copy()
+    if after_entry.shape[0] and entry_cost < 1.0:
+        after_entry[0] = (after_entry[0] + 1.0) / (1.0 - entry_cost) - 1.0
+    return {
+        "years": years,
+        "tail_cvar_95_daily_after_entry": _finite(M.cvar(after_entry, 0.05)),
+        "growth_rate": _finite(growth, -RATIO_CAP),
+        "entry_cost": entry_cost,
+        "excess_turnover": (turns - entry_turns) / daily_to.shape[0] if daily_to.shape[0] else 0.0,
+        "excess_cost_rate": (cost - entry_cost) / years if years > 0.0 else 0.0,
+    }
 
 
 # ------------------------------------------------------------------------------------------------ public
@@ -314,13 +358,16 @@ def evaluate_strategy(
 
     # stability
     out["performance_stability"] = _finite(M.stability_of_timeseries(r))
+    out["gain_stability"] = _finite(M.gain_stability(r))
     out["session_return_variance"] = 0.0
+    out["worst_session_return"] = out["total_return"]
     out["regime_sensitivity"] = _finite(_regime_sensitivity(bars["ts"], r, regimes, ppy))
 
     # utility inputs, luck vs skill
     to = daily_turnover(equity, fills, days)
     out["turnover"] = float(np.mean(to)) if to.shape[0] else 0.0
     out["cost"] = explicit_cost(fills) / cap0
+    out.update(_rate_terms(eq, equity, days, to, out["cost"], years))
     out["psr"] = _finite(probabilistic_sharpe_ratio(r, 0.0))
     out["dsr"] = _finite(deflated_sharpe_ratio(r, n_trials, sr_variance))
     return {k: float(out[k]) for k in METRIC_KEYS}
@@ -394,6 +441,7 @@ def evaluate_sessions(
         per.append(evaluate_strategy(eq_s, f_s, b_s, trades=t_s, **kw))
     totals = np.array([p["total_return"] for p in per])
     window["session_return_variance"] = float(np.var(totals)) if totals.shape[0] > 1 else 0.0
+    window["worst_session_return"] = float(totals.min())
     return {"window": window, "sessions": per}
 
 

@@ -77,8 +77,9 @@ def funding_rates(spec: JobSpec, ts: pl.Series, archive_dir: Path | None = None)
 def run_room(spec: JobSpec, bars: dict[str, pl.DataFrame], archive_dir: Path | None = None) -> dict[str, SimulationResult]:
     """Simulate each strategy of the job, then the Benchmark Hold (key BENCHMARK).
 
-    The Benchmark Hold is a reference, not a competitor: the risk profile never halts it. Every result's
-    accounting identity is checked on every bar."""
+    The Benchmark Hold lives under the same rules as the strategies (the risk profile halts it too), so a strategy
+    that is the hold scores beta 0 (docs/scoring.md, "Fair reference"). Every result's accounting identity is
+    checked on every bar."""
     params = execution_params(spec)
     first = next(iter(bars.values()))
     data = market_data(bars, params, spec.timeframe, funding_rates(spec, first["ts"], archive_dir))
@@ -86,8 +87,7 @@ def run_room(spec: JobSpec, bars: dict[str, pl.DataFrame], archive_dir: Path | N
     for handle in spec.strategies:
         seed = seed_from_job_id(f"{spec.job_id}/{handle}/lookahead")
         results[handle] = simulate(registry.resolve(handle), data, params, timeframe=spec.timeframe, audit_seed=seed)
-    unhalted = replace(params, halt_drawdown=float("inf"), max_daily_loss=float("inf"))
-    hold = simulate(registry.BENCHMARK_HOLD, data, unhalted, timeframe=spec.timeframe, audit_seed=None)
+    hold = simulate(registry.BENCHMARK_HOLD, data, params, timeframe=spec.timeframe, audit_seed=None)
     results[BENCHMARK] = replace(hold, strategy=BENCHMARK, fills=hold.fills.with_columns(strategy=pl.lit(BENCHMARK)))
     for result in results.values():
         check_accounting(result, data)

@@ -141,7 +141,7 @@ class JobSpec(_Strict):
     risk_profile: Literal["conservative", "balanced", "aggressive"] = "balanced"
     strategies: list[Handle] = Field(min_length=1, max_length=MAX_STRATEGIES)
     visibility: Literal["public", "private"] = "public"
-    scoring_version: str = Field(default="bx-score-v1", strict=True, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    scoring_version: str = Field(default="bx-score-v3", strict=True, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     sessions: int = finite_number(default=4, ge=1, le=52, description="battle sessions = scenarios")
     contest: Annotated[Text, Field(max_length=64)] | None = None
     decision_every: int = finite_number(default=1, ge=1, le=100_000, description="bars between two decisions")

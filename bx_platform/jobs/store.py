@@ -41,6 +41,8 @@ evaluations_table = sa.Table(
     sa.Column("strategy", sa.String(200), primary_key=True),
     sa.Column("organization", sa.String(200), nullable=False, index=True),
     sa.Column("sharpe_per_period", sa.Float),
+    # the bar size of that Sharpe ratio, so a later job can convert it to its own (docs/scoring.md)
+    sa.Column("periods_per_year", sa.Float),
 )
 
 SUBMITTED, CLAIMED, FINISHED = "submitted", "claimed", "finished"
@@ -169,29 +171,32 @@ class JobStore:
                 .values(status=FINISHED, outcome=outcome, finished_at=_now())
             )
 
-    def record_evaluations(self, job_id: str, organization: str, sharpes: dict[str, float]) -> None:
+    def record_evaluations(self, job_id: str, organization: str, sharpes: dict[str, float], periods_per_year: float) -> None:
         with self.engine.begin() as conn:
             conn.execute(evaluations_table.delete().where(evaluations_table.c.job_id == job_id))
             for strategy, sharpe in sorted(sharpes.items()):
                 conn.execute(
                     evaluations_table.insert().values(
-                        job_id=job_id, strategy=strategy, organization=organization, sharpe_per_period=sharpe
+                        job_id=job_id, strategy=strategy, organization=organization, sharpe_per_period=sharpe,
+                        periods_per_year=periods_per_year,
                     )
                 )
 
-    def trial_history(self, organization: str) -> tuple[int, list[float]]:
-        """Strategy evaluations the organization submitted so far, and the Sharpe ratios known for them."""
+    def trial_history(self, organization: str) -> tuple[int, list[tuple[float, float]]]:
+        """Strategy evaluations the organization submitted so far, and the (per-period Sharpe ratio, periods per
+        year of its bars) known for them. The organization is identified by its name until jobs carry an
+        authenticated identity."""
         with self.engine.connect() as conn:
             records = conn.execute(
                 sa.select(jobs_table.c.record_json).where(jobs_table.c.organization == organization)
             ).scalars()
             submitted = sum(len(json.loads(r)["spec"]["strategies"]) for r in records)
             sharpes = conn.execute(
-                sa.select(evaluations_table.c.sharpe_per_period)
+                sa.select(evaluations_table.c.sharpe_per_period, evaluations_table.c.periods_per_year)
                 .where(evaluations_table.c.organization == organization)
                 .order_by(evaluations_table.c.job_id, evaluations_table.c.strategy)
-            ).scalars()
-            known = [float(s) for s in sharpes if s is not None]
+            )
+            known = [(float(s), float(p)) for s, p in sharpes if s is not None and p is not None]
         return submitted, known
 
 def _stored(row) -> StoredJob:

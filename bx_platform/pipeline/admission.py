@@ -6,20 +6,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bx_platform.errors import InputError
+from bx_platform.pipeline.evaluation import job_periods_per_year
+from bx_platform.evaluation.luck import trial_pins
 from bx_platform.jobs.spec import MAX_BAR_STEPS, TIMEFRAME_SECONDS, JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market import archive
+from bx_platform.market.calendars import periods_per_year
 from bx_platform.pipeline.staging import job_bars
 from bx_platform.scoring import governance
+from bx_platform.scoring.evidence import require_minimum_evidence
 from bx_platform.strategies.handles import HandleRegistry
 from bx_platform.versions import ENGINE_VERSION, library_versions
-
-
-# every battle session needs returns to measure: at least this many bars each
-MIN_BARS_PER_SESSION = 2
 
 
 def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None = None) -> dict[str, str]:
@@ -52,13 +50,7 @@ def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None
     if len(calendars) > 1:
         raise InputError("markets", f"all markets of a job must share one calendar; got {sorted(calendars)}")
     bars = job_bars(spec, spec.job_id, archive_dir)["ts"].n_unique()
-    needed = MIN_BARS_PER_SESSION * spec.sessions + 1
-    if bars < needed:
-        raise InputError(
-            "window",
-            f"{bars} bar{'' if bars == 1 else 's'} on the job's grid are too few for {spec.sessions} sessions; at least {needed} are needed "
-            f"(a first bar, then {MIN_BARS_PER_SESSION} per session): widen the window or lower `sessions`",
-        )
+    require_minimum_evidence(bars, spec.sessions, spec.timeframe, periods_per_year(calendars.pop(), spec.timeframe))
     return datasets
 
 
@@ -69,6 +61,7 @@ def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None
     if existing:
         return existing.record
     previous, sharpes = store.trial_history(spec.organization)
+    ppy = job_periods_per_year(spec)
     return {
         "job_id": spec.job_id,
         "spec": spec.model_dump(mode="json"),
@@ -81,12 +74,7 @@ def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None
             "scoring_version_sha256": governance.load_score_version(spec.scoring_version).sha256,
             "libraries": library_versions(),
             "strategies": HandleRegistry(store.engine).admit(spec.organization, spec.strategies),
-            "trials": {
-                "n": previous + len(spec.strategies),
-                # variance of the per-period Sharpe ratios of the organization's earlier evaluations;
-                # 0 when fewer than two are known, which makes the DSR equal the PSR against zero
-                "sharpe_variance": float(np.var(sharpes, ddof=1)) if len(sharpes) >= 2 else 0.0,
-            },
+            "trials": trial_pins(previous, len(spec.strategies), sharpes, ppy),
         },
     }
 

@@ -38,9 +38,9 @@ class JobOutcome:
     room: RoomScores
 
     def room_table_markdown(self) -> str:
-        lines = ["| rank | strategy | beta score | BX Score | eligible |", "|---|---|---|---|---|"]
+        lines = ["| rank | tier | strategy | beta score | BX Score | eligible |", "|---|---|---|---|---|---|"]
         for s in self.room.strategies:
-            lines.append(f"| {s.rank} | {s.strategy} | {s.beta_score:.2f} | {s.bx.score:.2f} | {s.eligibility.eligible} |")
+            lines.append(f"| {s.rank} | {s.tier} | {s.strategy} | {s.beta_score:.2f} | {s.bx.score:.2f} | {s.eligibility.eligible} |")
         return "\n".join(lines)
 
 
@@ -96,6 +96,7 @@ class ScoredJob:
     scores: pl.DataFrame
     document: dict
     sharpe_per_period: dict[str, float]  # the DSR trials this job adds to its organization's history
+    periods_per_year: float  # the unit of those Sharpe ratios
 
     @property
     def status(self) -> str:
@@ -135,6 +136,7 @@ def score_job(record: dict, tables: JobTables) -> ScoredJob:
         scores=_scores_frame(record, room, context),
         document=result_document(record, room, metrics, context, status, tables.execution),
         sharpe_per_period={s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
+        periods_per_year=ppy,
     )
 
 
@@ -143,7 +145,7 @@ def publish_scores(record: dict, scored: ScoredJob, warehouse: Warehouse, jobs: 
     job_id = record["job_id"]
     warehouse.write("verified", "scores", job_id, scored.scores)
     warehouse.write_result(job_id, scored.document)
-    jobs.record_evaluations(job_id, record["spec"]["organization"], scored.sharpe_per_period)
+    jobs.record_evaluations(job_id, record["spec"]["organization"], scored.sharpe_per_period, scored.periods_per_year)
 
 
 def _document_head(record: dict, status: str) -> dict:
@@ -162,7 +164,7 @@ def _document_head(record: dict, status: str) -> dict:
 
 
 def failure_document(record: dict, failure: dict) -> dict:
-    """The result document of a job that stopped before it was scored (schema `bx-result-1`, status failed)."""
+    """The result document of a job that stopped before it was scored (schema `bx-result-2`, status failed)."""
     return json_ready(
         {
             **_document_head(record, "failed"),
@@ -186,7 +188,10 @@ def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame
                 "contest": spec.get("contest"),
                 "strategy": s.strategy,
                 "scoring_version": s.bx.version,
+                # context is in spec order: the first market is the principal one
+                "market_class": next(iter(context.values()))["asset_class"],
                 "rank": s.rank,
+                "tier": s.tier,
                 "utility": s.utility,
                 "hold_utility": room.hold_utility,
                 "beta_score": s.beta_score,
@@ -205,7 +210,7 @@ def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame
 
 
 def result_document(record: dict, room: RoomScores, metrics: dict, context: dict, status: str, execution: dict) -> dict:
-    """The job's result document, schema `bx-result-1` (docs/result.md, bx_platform/result_schema.json).
+    """The job's result document, schema `bx-result-2` (docs/result.md, bx_platform/result_schema.json).
 
     Deterministic: the same job gives the same bytes, except the record's `submitted_at`. So nothing measured
     on the clock goes in (the strategies' decision runtimes stay in the `strategy_runs` table)."""
@@ -229,6 +234,7 @@ def result_document(record: dict, room: RoomScores, metrics: dict, context: dict
                 {
                     "strategy": s.strategy,
                     "rank": s.rank,
+                    "tier": s.tier,
                     "flags": s.flags,
                     "metrics": scenarios(s.strategy),
                     "scores": {
@@ -261,7 +267,8 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
         failed = warehouse.read_verified("job_outcomes").filter(pl.col("outcome") == "failed").select("job_id")
         scores = warehouse.read_verified("scores").join(failed, on="job_id", how="anti")
         evaluations = scores.select(
-            pl.col("strategy").alias("strategy_handle"), "job_id", "bx_score", "eligible", "visibility",
+            pl.col("strategy").alias("strategy_handle"), "job_id", "bx_score", "beta_score", "eligible", "visibility",
+            "market_class",
             (pl.col("flags").str.len_chars() > 0).cast(pl.Int64).alias("violations"),
         )
         version = load_score_version(current_version())

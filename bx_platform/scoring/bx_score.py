@@ -8,6 +8,10 @@ file. Nothing is relative to other strategies: a strategy's score does not chang
     BX Score        = Σ_g contribution_g  ∈ [0, 100]
 
 A non-finite metric (NaN, ±inf) contributes the version's `non_finite_points` (neutral 5) and is flagged.
+
+From bx-score-v3 (rule `inactive_score`): a strategy that never trades (no turnover) took no risk and showed no
+skill; its BX Score is the version's documented neutral score, each group contributing its weight's share, and
+it is flagged `activity: inactive`. Degenerate inputs are flagged too (`degenerate_flags`).
 """
 
 from __future__ import annotations
@@ -128,10 +132,32 @@ def group_contributions(points: Mapping[str, float], version: ScoreVersion) -> d
     return out
 
 
+def is_inactive(metrics: Mapping[str, float]) -> bool:
+    """The strategy never traded: nothing was bought or sold in the scenario."""
+    return float(metrics["turnover"]) == 0.0
+
+
+def degenerate_flags(metrics: Mapping[str, float]) -> dict[str, str]:
+    """Inputs on which the statistics say little, named so a reader knows (bx-score-v3 on): a scenario whose
+    returns never vary (`zero_variance`) or whose equity was wiped out (`wiped_out`)."""
+    flags = {}
+    if float(metrics["annual_volatility"]) == 0.0:
+        flags["degenerate"] = "zero_variance"
+    if float(metrics["total_return"]) <= -1.0:
+        flags["degenerate"] = "wiped_out"
+    return flags
+
+
 def compute_bx_score(metrics: Mapping[str, float], context: Mapping | None, version: ScoreVersion) -> BXScoreResult:
     """BX Score of one metric dict (a scenario or the whole window) under a loaded score version."""
     points, flags = normalize_metrics(metrics, version)
     contributions = group_contributions(points, version)
+    inactive_score = version.rules.inactive_score
+    if inactive_score is not None:
+        flags.update(degenerate_flags(metrics))
+        if is_inactive(metrics):
+            flags["activity"] = "inactive"
+            contributions = {g: inactive_score * group.weight for g, group in version.groups.items()}
     return BXScoreResult(
         score=math.fsum(contributions.values()),
         version=version.version,

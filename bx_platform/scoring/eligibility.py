@@ -4,9 +4,11 @@ Gates (thresholds come from the score version file, `eligibility:` section):
   positive_utility_fraction  share of scenarios with U > 0        ≥ min_positive_utility_fraction (0.70)
   max_drawdown               whole-window max drawdown            ≤ max_drawdown (0.35)
   mean_daily_turnover        whole-window mean daily turnover     ≤ max_mean_daily_turnover (0.25)
+                             (from bx-score-v3: excess turns per day, the entry excluded)
   p95_runtime_ms             p95 strategy decision runtime (ms)   ≤ max_p95_runtime_ms (10 000)
   budget_valid / config_valid  booleans passed in, with reasons
   finite_values              every value finite; names the non-finite keys
+  risk_breach                the risk profile halted the strategy (from bx-score-v3: a breach ends eligibility)
 
 A gate whose value is non-finite fails (NaN never passes a comparison), and `finite_values` names it too.
 Every failing gate is reported, not just the first.
@@ -64,6 +66,7 @@ GATES: tuple[str, ...] = (
     "budget_valid",
     "config_valid",
     "finite_values",
+    "risk_breach",
 )
 
 
@@ -111,11 +114,14 @@ def evaluate_eligibility(
     config_reason: str = "",
     extra_values: Mapping[str, float] | None = None,
     thresholds: EligibilityThresholds = EligibilityThresholds(),
+    turnover_key: str = "turnover",
+    breached: bool = False,
 ) -> EligibilityResult:
     """Run every gate and collect all failures.
 
     window_metrics: the whole-window metric dict (reads `max_drawdown` and `turnover`, and checks every value
-    is finite). scenario_utilities: U per scenario. extra_values: further values to check for finiteness
+    is finite). scenario_utilities: U per scenario. turnover_key: the metric the turnover gate reads.
+    breached: the risk profile halted the strategy (fails `risk_breach`). extra_values: further values to check for finiteness
     (e.g. per-scenario metrics flattened as "scenario_2.sharpe", the beta score, the CapitalScore).
     """
     failures: list[GateFailure | None] = []
@@ -131,7 +137,7 @@ def evaluate_eligibility(
     )
     failures.append(_upper_gate("max_drawdown", float(window_metrics["max_drawdown"]), thresholds.max_drawdown,
                                 "max drawdown"))
-    failures.append(_upper_gate("mean_daily_turnover", float(window_metrics["turnover"]),
+    failures.append(_upper_gate("mean_daily_turnover", float(window_metrics[turnover_key]),
                                 thresholds.max_mean_daily_turnover, "mean daily turnover"))
     failures.append(_upper_gate("p95_runtime_ms", float(p95_runtime_ms), thresholds.max_p95_runtime_ms,
                                 "p95 strategy runtime (ms)"))
@@ -145,6 +151,11 @@ def evaluate_eligibility(
     bad = non_finite_keys(values)
     failures.append(
         None if not bad else GateFailure("finite_values", bad, "all finite", "non-finite values: " + ", ".join(bad))
+    )
+    failures.append(
+        GateFailure("risk_breach", True, False, "the job's risk profile halted the strategy (drawdown or daily-loss limit reached)")
+        if breached
+        else None
     )
     failed = tuple(f for f in failures if f is not None)
     return EligibilityResult(eligible=not failed, failed=failed)

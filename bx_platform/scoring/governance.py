@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bx_platform.evaluation.report import METRIC_KEYS
+from bx_platform.evaluation.report import CONTRACT_V1_KEYS, METRIC_KEYS
 from bx_platform.scoring.eligibility import EligibilityThresholds
 from bx_platform.scoring.utility import UtilityWeights
 
 VERSIONS_DIR = Path(__file__).resolve().parent / "versions"
 REGISTRY_PATH = VERSIONS_DIR / "registry.json"
 
-#: The evaluation layer's metric dict keys (the input contract). Every version must account for each one,
-#: either as a scored metric or in `unscored` with a reason.
-CONTRACT_KEYS: tuple[str, ...] = METRIC_KEYS
+#: The evaluation layer's metric dict keys (the input contract) a version accounts for, by the contract it
+#: declares: every one either as a scored metric or in `unscored` with a reason. Contract 1 is what bx-score-v1
+#: and v2 were released against; keys added later are reported but unknown to them.
+CONTRACTS: dict[int, tuple[str, ...]] = {1: CONTRACT_V1_KEYS, 2: METRIC_KEYS}
+CONTRACT_KEYS: tuple[str, ...] = CONTRACTS[1]
 
 _WEIGHT_TOLERANCE = 1e-9
 
@@ -115,6 +118,17 @@ class LeaderboardSpec(_Strict):
     credibility_k: float = Field(gt=0)
 
 
+class RulesSpec(_Strict):
+    """Scoring rules introduced after v1; the defaults are v1's behaviour, so v1 and v2 (which have no `rules`
+    section) recompute exactly as released. docs/scoring.md explains each rule."""
+
+    # window_totals: v1's terms (total return, mean daily turnover, total cost); rates: window-invariant terms
+    utility: Literal["window_totals", "rates"] = "window_totals"
+    growth_rate_cap: float = Field(default=5.0, gt=0)  # bound of the log growth per year in the rates utility
+    inactive_score: float | None = Field(default=None, ge=0, le=100)  # BX Score of a strategy that never trades
+    halt_ends_eligibility: bool = False  # a risk-profile halt is a risk event that ends eligibility
+
+
 class ScoreVersion(_Strict):
     """A parsed, validated, hash-verified score version. `sha256` is the verified hash of the file's bytes."""
 
@@ -131,6 +145,8 @@ class ScoreVersion(_Strict):
     capital: CapitalSpec
     contest: ContestSpec
     leaderboard: LeaderboardSpec
+    contract: Literal[1, 2] = 1
+    rules: RulesSpec = RulesSpec()
     approval: ApprovalRecord
     sha256: str = ""
 
@@ -151,10 +167,11 @@ class ScoreVersion(_Strict):
         if both:
             raise ValueError(f"metrics both scored and unscored: {sorted(both)}")
         accounted = set(self.metrics) | set(self.unscored)
-        if accounted != set(CONTRACT_KEYS):
+        contract = set(CONTRACTS[self.contract])
+        if accounted != contract:
             raise ValueError(
-                f"metrics + unscored must be exactly the contract keys; missing {sorted(set(CONTRACT_KEYS) - accounted)}, "
-                f"unknown {sorted(accounted - set(CONTRACT_KEYS))}"
+                f"metrics + unscored must be exactly the keys of contract {self.contract}; missing "
+                f"{sorted(contract - accounted)}, unknown {sorted(accounted - contract)}"
             )
         return self
 
@@ -245,3 +262,60 @@ def _parse(version: str, data: bytes, digest: str, path: Path) -> ScoreVersion:
     if parsed.version != version:
         raise ScoreVersionError(f"score version {version!r}: {path} declares version {parsed.version!r}")
     return parsed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The history check (CI): a released version's file never changes after its release commit.
+
+REGISTRY_REPO_PATH = "bx_platform/scoring/versions/registry.json"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def _registry_at(repo: Path, commit: str) -> dict:
+    return json.loads(_git(repo, "show", f"{commit}:{REGISTRY_REPO_PATH}"))
+
+
+def _entries(registry: dict) -> dict[str, dict]:
+    return {e["version"]: e for e in registry.get("versions", [])}
+
+
+def history_violations(repo: Path) -> list[str]:
+    """Every change the git history of `repo` shows to a released version after its release commit.
+
+    The release commit of a version is the first commit whose registry lists it. After it, none of these may
+    happen: a commit touching the version's file, a commit changing its registry entry, or an uncommitted edit
+    of the file in the work tree. Edits made before governance was enforced by history are listed, with the
+    reason, in the registry's `pre_governance_edits`; that list is itself frozen once written. Returns one
+    message per violation (empty: the history is clean)."""
+    repo = Path(repo)
+    history = _git(repo, "log", "--reverse", "--format=%H", "--", REGISTRY_REPO_PATH).split()
+    releases: dict[str, tuple[str, dict]] = {}
+    exceptions_first: list | None = None
+    for commit in history:
+        registry = _registry_at(repo, commit)
+        for version, entry in _entries(registry).items():
+            releases.setdefault(version, (commit, entry))
+        if exceptions_first is None and "pre_governance_edits" in registry:
+            exceptions_first = registry["pre_governance_edits"]
+    head = _registry_at(repo, "HEAD")
+    exceptions = head.get("pre_governance_edits", [])
+    violations = []
+    if exceptions_first is not None and exceptions != exceptions_first:
+        violations.append("registry: pre_governance_edits changed after it was written (it is frozen)")
+    allowed = {(e["version"], e["commit"]) for e in exceptions}
+    versions_dir = Path(REGISTRY_REPO_PATH).parent
+    for version, (release, entry) in releases.items():  # entry: as released
+        path = str(versions_dir / entry["file"])
+        for commit in _git(repo, "log", "--format=%H", f"{release}..HEAD", "--", path).split():
+            if (version, commit) not in allowed:
+                violations.append(f"{version}: {path} changed in commit {commit[:12]}, after its release commit {release[:12]}")
+        for commit in _git(repo, "log", "--format=%H", f"{release}..HEAD", "--", REGISTRY_REPO_PATH).split():
+            changed = _entries(_registry_at(repo, commit)).get(version) != _entries(_registry_at(repo, f"{commit}^")).get(version)
+            if changed and (version, commit) not in allowed:
+                violations.append(f"{version}: its registry entry changed in commit {commit[:12]}, after its release commit {release[:12]}")
+        if _git(repo, "status", "--porcelain", "--", path).strip():
+            violations.append(f"{version}: {path} has uncommitted changes")
+    return violations

@@ -17,9 +17,17 @@ from bx_platform.scoring.contest_score import ContestEntry, contest_scores
 from bx_platform.scoring.eligibility import EligibilityResult, evaluate_eligibility
 from bx_platform.scoring.governance import ScoreVersion
 from bx_platform.scoring.leaderboard import room_leaderboard
-from bx_platform.scoring.utility import beta_score, utility, utility_from_metrics
+from bx_platform.scoring.tiers import mcs_tiers
+from bx_platform.scoring.utility import beta_score, rate_utility, utility, utility_from_metrics
 
 BOOTSTRAP_RESAMPLES = 1000
+# the engine's flags for a strategy the risk profile stopped: `halted_drawdown at TIME`, `halted_daily_loss at TIME`
+HALTED_PREFIX = "halted_"
+
+
+def risk_breached(flags: list[str]) -> bool:
+    """The risk profile halted the strategy (its drawdown or daily-loss limit)."""
+    return any(flag.startswith(HALTED_PREFIX) for flag in flags)
 
 
 @dataclass
@@ -36,6 +44,7 @@ class StrategyScore:
     contest_score: float = math.nan
     contest_cluster: str = ""
     rank: int = 0
+    tier: int = 0
 
 
 @dataclass
@@ -62,16 +71,45 @@ def daily_series(equity: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return days["day"].to_numpy(), days["ret"].to_numpy()
 
 
+def scenario_utility(m: dict[str, float], version: ScoreVersion) -> float:
+    """The utility of one scenario's metrics in the form the version's rules name (docs/scoring.md, "Utility")."""
+    weights = version.utility_weights_obj()
+    if version.rules.utility == "window_totals":
+        return utility_from_metrics(m, weights)
+    return rate_utility(
+        m["growth_rate"], m["max_drawdown"], m["tail_cvar_95_daily_after_entry"], m["excess_turnover"], m["entry_cost"],
+        m["excess_cost_rate"], weights, version.rules.growth_rate_cap,
+    )
+
+
+def _resample_utility(window: dict[str, float], version: ScoreVersion):
+    """utility(total_return, max_drawdown, tail, turnover, cost) of one bootstrap resample in the version's form;
+    in the rates form, the resample's total return becomes a growth rate over the window's years and the
+    trading terms stay the observed ones (as the bootstrap holds turnover and cost)."""
+    weights = version.utility_weights_obj()
+    if version.rules.utility == "window_totals":
+        return lambda r, dd, tail, to, cost: utility(r, dd, tail, to, cost, weights)
+    years, entry = window["years"], window["entry_cost"]
+
+    def rates(r, dd, tail, to, cost):
+        if not math.isfinite(r):  # the resample holds a day after a wipe-out (0 equity, no return): wiped out
+            r, dd, tail = -1.0, 1.0, 1.0
+        growth = (math.log1p(r) - math.log1p(-entry)) / years if r > -1.0 and entry < 1.0 and years > 0 else -math.inf
+        return rate_utility(growth, dd, tail, window["excess_turnover"], entry, window["excess_cost_rate"], weights,
+                            version.rules.growth_rate_cap)
+
+    return rates
+
+
 def score_strategy(
     job_id: str, strategy: str, inputs: StrategyInputs, hold_utility: float, initial_capital: float,
     max_gross_leverage: float, context: dict, version: ScoreVersion,
 ) -> StrategyScore:
-    weights = version.utility_weights_obj()
-    whole = utility_from_metrics(inputs.window, weights)
-    per_session = [utility_from_metrics(m, weights) for m in inputs.sessions]
+    whole = scenario_utility(inputs.window, version)
+    per_session = [scenario_utility(m, version) for m in inputs.sessions]
     low, high = bootstrap_utility_ci(
         inputs.equity, inputs.fills, initial_capital,
-        lambda r, dd, tail, to, cost: utility(r, dd, tail, to, cost, weights),
+        _resample_utility(inputs.window, version),
         # one stream per strategy, all derived from the job id: reruns give the same interval
         seed=seed_from_job_id(f"{job_id}/{strategy}"),
         n_boot=BOOTSTRAP_RESAMPLES,
@@ -94,6 +132,8 @@ def score_strategy(
         config_reason="the strategy returned target weights that are not finite numbers (traded as flat)",
         extra_values={"utility": whole, "beta_score": beta, "capital_score": capital},
         thresholds=thresholds,
+        turnover_key="turnover" if version.rules.utility == "window_totals" else "excess_turnover",
+        breached=version.rules.halt_ends_eligibility and risk_breached(inputs.flags),
     )
     return StrategyScore(
         strategy=strategy,
@@ -108,13 +148,21 @@ def score_strategy(
     )
 
 
+def room_tiers(job_id: str, equity: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """Statistical tier of each strategy of a room (scoring/tiers.py): the MCS over minus the daily returns,
+    on the room's common days, bootstrapped with a seed derived from the job id."""
+    days = {name: daily_frame(curve).select("day", "ret") for name, curve in equity.items()}
+    common = set.intersection(*(set(d["day"].to_list()) for d in days.values())) if days else set()
+    losses = {name: -d.filter(pl.col("day").is_in(sorted(common)))["ret"].to_numpy() for name, d in days.items()}
+    return mcs_tiers(losses, seed=seed_from_job_id(f"{job_id}/tiers"))
+
+
 def score_room(
     job_id: str, organization: str, strategies: dict[str, StrategyInputs], hold: StrategyInputs,
     initial_capital: float, max_gross_leverage: float, context: dict, version: ScoreVersion,
 ) -> RoomScores:
-    """Score each strategy against the room's Benchmark Hold, then rank the room by beta score."""
-    weights = version.utility_weights_obj()
-    hold_utility = utility_from_metrics(hold.window, weights)
+    """Score each strategy against the room's Benchmark Hold, rank the room by beta score and tier it."""
+    hold_utility = scenario_utility(hold.window, version)
     scored = [
         score_strategy(job_id, name, inputs, hold_utility, initial_capital, max_gross_leverage, context, version)
         for name, inputs in strategies.items()
@@ -135,13 +183,15 @@ def score_room(
             min_overlap_days=version.contest.min_overlap_days,
         )
     }
+    tiers = room_tiers(job_id, {name: inputs.equity for name, inputs in strategies.items()})
     for s in scored:
         s.rank = int(rank_of[s.strategy])
+        s.tier = tiers[s.strategy]
         s.contest_score = contest[s.strategy].contest_score
         s.contest_cluster = contest[s.strategy].cluster_id
     scored.sort(key=lambda s: s.rank)
     return RoomScores(
         hold_utility=hold_utility,
-        hold_scenario_utilities=[utility_from_metrics(m, weights) for m in hold.sessions],
+        hold_scenario_utilities=[scenario_utility(m, version) for m in hold.sessions],
         strategies=scored,
     )

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 #: Keys of the evaluation layer's metric dict that feed the utility, in formula order.
 UTILITY_METRIC_KEYS: tuple[str, ...] = ("total_return", "max_drawdown", "tail_cvar_95_daily", "turnover", "cost")
+#: The same for the window-invariant form (score version rule `utility: rates`, bx-score-v3 on).
+RATE_UTILITY_METRIC_KEYS: tuple[str, ...] = (
+    "growth_rate", "max_drawdown", "tail_cvar_95_daily_after_entry", "excess_turnover", "entry_cost", "excess_cost_rate",
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,34 @@ def utility_from_metrics(m: Mapping[str, float], weights: UtilityWeights = DEFAU
         float(m["turnover"]),
         float(m["cost"]),
         weights,
+    )
+
+
+def rate_utility(
+    growth_rate: float,
+    max_drawdown: float,
+    tail: float,
+    excess_turnover: float,
+    entry_cost: float,
+    excess_cost_rate: float,
+    weights: UtilityWeights = DEFAULT_WEIGHTS,
+    growth_cap: float = 5.0,
+) -> float:
+    """Window-invariant utility (docs/scoring.md, "Utility, bx-score-v3"): every term keeps its unit on any window.
+
+    U = w_r·clip(growth_rate, ±growth_cap) − w_dd·clip(max_drawdown, 0, 1) − w_tail·clip(tail, 0, 1)
+        − w_to·excess_turnover − w_cost·(entry_cost + excess_cost_rate)
+
+    growth_rate: log growth per year after the entry; max_drawdown: fraction (a level, not a rate); tail: daily
+    CVaR 95 % of the equity after the entry, as a loss, never a bonus (a window whose worst days gained gets 0); excess_turnover: one-way turns
+    per day beyond building the book once; entry_cost: the one-time cost of that build, as a fraction of capital;
+    excess_cost_rate: the other costs, per year. Bounded terms keep U finite on any finite input."""
+    return float(
+        weights.w_r * min(max(growth_rate, -growth_cap), growth_cap)
+        - weights.w_dd * min(max(max_drawdown, 0.0), 1.0)
+        - weights.w_tail * min(max(tail, 0.0), 1.0)
+        - weights.w_to * excess_turnover
+        - weights.w_cost * (entry_cost + excess_cost_rate)
     )
 
 

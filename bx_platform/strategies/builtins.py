@@ -119,6 +119,9 @@ class TimeSeriesMomentum:
         out = {}
         for key, frame in bars.items():
             close = frame["close"].to_numpy()
+            if close.size <= self.period:  # a window (or an audit cut) shorter than the period: flat throughout
+                out[key] = np.zeros(close.size)
+                continue
             trailing = close[self.period :] / close[: close.size - self.period] - 1.0
             out[key] = _aligned(np.sign(trailing) * share, close.size, 0.0)
         return out

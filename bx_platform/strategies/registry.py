@@ -5,11 +5,12 @@ from __future__ import annotations
 from bx_platform.errors import InputError
 from bx_platform.strategies.base import Strategy
 from bx_platform.strategies.builtins import BuyAndHold, SmaTrend, TimeSeriesMomentum, ZScoreMeanReversion
+from bx_platform.strategies.cash import Cash
 
 BENCHMARK_HOLD = BuyAndHold()
 
 _REGISTRY: dict[str, Strategy] = {
-    s.handle: s for s in (BENCHMARK_HOLD, SmaTrend(), TimeSeriesMomentum(), ZScoreMeanReversion())
+    s.handle: s for s in (BENCHMARK_HOLD, SmaTrend(), TimeSeriesMomentum(), ZScoreMeanReversion(), Cash())
 }
 
 

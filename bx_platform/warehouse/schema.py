@@ -76,7 +76,9 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "contest": pl.String,
         "strategy": pl.String,
         "scoring_version": pl.String,
+        "market_class": pl.String,
         "rank": pl.Int64,
+        "tier": pl.Int64,
         "utility": pl.Float64,
         "hold_utility": pl.Float64,
         "beta_score": pl.Float64,
@@ -107,8 +109,11 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     # one row per strategy and the Benchmark Hold: what its execution did (docs/engine.md, "Execution summary")
     "execution_summary": EXECUTION_SUMMARY_SCHEMA,
     "leaderboard": {
+        "market_class": pl.String,
         "rank": pl.Int64,
         "strategy": pl.String,
+        "tier": pl.Int64,
+        "tier_jobs": pl.Int64,
         "evaluations": pl.Int64,
         "scored_evaluations": pl.Int64,
         "mean_bx_score": pl.Float64,

@@ -48,11 +48,16 @@ def test_submit_is_idempotent_and_claim_happens_once(kind, tmp_path, request):
 def test_trials_are_pinned_from_the_organizations_history(tmp_path):
     store = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
     first, _ = submit(parse_spec(BASE), store)
-    store.record_evaluations(first["job_id"], "acme", {"bx/sma-trend": 0.01})
+    ppy = first["pinned"]["trials"]["periods_per_year"]
+    store.record_evaluations(first["job_id"], "acme", {"bx/sma-trend": 0.01}, ppy)
     second, _ = submit(parse_spec({**BASE, "strategies": ["bx/momentum", "bx/mean-reversion"]}), store)
-    assert second["pinned"]["trials"] == {"n": 3, "sharpe_variance": 0.0}
-    store.record_evaluations(second["job_id"], "acme", {"bx/momentum": 0.03, "bx/mean-reversion": -0.01})
+    # one earlier Sharpe ratio has no variance: the documented prior deflates the second job
+    assert second["pinned"]["trials"]["n"] == 3
+    assert second["pinned"]["trials"]["variance_source"] == "prior"
+    store.record_evaluations(second["job_id"], "acme", {"bx/momentum": 0.03, "bx/mean-reversion": -0.01}, ppy)
     third, _ = submit(parse_spec({**BASE, "strategies": ["bx/buy-and-hold"]}), store)
     assert third["pinned"]["trials"]["n"] == 4
+    # the sample variance 0.0004 is above the prior 1/ppy at these hourly bars
     assert third["pinned"]["trials"]["sharpe_variance"] == pytest.approx(0.0004)
+    assert third["pinned"]["trials"]["variance_source"] == "history"
     store.dispose()

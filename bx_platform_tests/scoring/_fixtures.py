@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bx_platform.scoring.governance import CONTRACT_KEYS
+from bx_platform.evaluation.report import METRIC_KEYS
 
 #: A plausible whole-window metric dict with exactly the contract keys.
 SAMPLE_METRICS: dict[str, float] = {
@@ -15,9 +15,13 @@ SAMPLE_METRICS: dict[str, float] = {
     "time_to_recover_days": 11.0, "time_under_water_fraction": 0.42,
     "performance_stability": 0.71, "session_return_variance": 0.0012, "regime_sensitivity": 0.22,
     "turnover": 0.12, "cost": 0.0041, "psr": 0.93, "dsr": 0.81,
+    # contract 2 (bx-score-v3 on)
+    "gain_stability": 0.68, "worst_session_return": -0.021, "growth_rate": 0.45, "entry_cost": 0.001,
+    "excess_turnover": 0.11, "excess_cost_rate": 0.012, "years": 0.25,
+    "tail_cvar_95_daily_after_entry": 0.033,
 }
 
-assert set(SAMPLE_METRICS) == set(CONTRACT_KEYS)
+assert set(SAMPLE_METRICS) == set(METRIC_KEYS)
 
 SAMPLE_CONTEXT = {"volatility_regime": "high", "trend_regime": "range", "liquidity_regime": "normal"}
 

@@ -34,6 +34,7 @@ FAILING_ALONE = {
     "budget_valid": dict(budget_valid=False, budget_reason="exceeds the org's compute credits"),
     "config_valid": dict(config_valid=False, config_reason="unknown strategy parameter 'foo'"),
     "finite_values": dict(window=metrics(profit_factor=float("nan"), psr=float("inf"))),
+    "risk_breach": dict(breached=True),
 }
 
 
@@ -62,7 +63,7 @@ def test_finite_gate_names_the_keys():
 def test_all_gates_fail_together_and_each_is_named():
     window = metrics(max_drawdown=0.5, turnover=0.9, sharpe=float("nan"))
     r = _run(window=window, utils=[-0.1, 0.2, -0.3], runtime=25_000.0, budget_valid=False, budget_reason="over",
-             config_valid=False, config_reason="bad")
+             config_valid=False, config_reason="bad", breached=True)
     assert not r.eligible
     assert r.failed_gates == GATES
     by_gate = {f.gate: f for f in r.failed}

@@ -8,7 +8,7 @@ import pytest
 from bx_platform.scoring import governance
 from bx_platform.scoring.bx_score import compute_bx_score
 from bx_platform.scoring.governance import (
-    CONTRACT_KEYS,
+    CONTRACTS,
     VERSIONS_DIR,
     ScoreVersionError,
     ScoreVersionTamperedError,
@@ -36,15 +36,15 @@ def test_every_version_file_is_registered():
 
 
 def test_released_and_current():
-    assert released_versions() == ["bx-score-v1", "bx-score-v2"]
-    assert current_version() in released_versions()
+    assert released_versions() == ["bx-score-v1", "bx-score-v2", "bx-score-v3"]
+    assert current_version() == "bx-score-v3"
 
 
-@pytest.mark.parametrize("version", ["bx-score-v1", "bx-score-v2"])
+@pytest.mark.parametrize("version", ["bx-score-v1", "bx-score-v2", "bx-score-v3"])
 def test_released_versions_load_and_cover_the_contract(version):
     v = load_score_version(version)
     assert v.version == version
-    assert set(v.metrics) | set(v.unscored) == set(CONTRACT_KEYS)
+    assert set(v.metrics) | set(v.unscored) == set(CONTRACTS[v.contract])
     assert v.approval.approved_by and v.approval.approved_at and v.approval.reason
     assert v.sha256 == governance.file_sha256(VERSIONS_DIR / f"{version}.yaml")
 

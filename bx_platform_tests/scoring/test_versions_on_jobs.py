@@ -20,7 +20,7 @@ def test_v1_job_recomputes_bit_identically_and_v2_is_distinct(bx_home, tmp_path)
     store_url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
     warehouse = Warehouse(bx_home / "warehouse")
     with DagsterInstance.ephemeral() as instance:
-        job_v1, first = materialize_job(SMALL_JOB, store_url, warehouse.root, instance)
+        job_v1, first = materialize_job({**SMALL_JOB, "scoring_version": "bx-score-v1"}, store_url, warehouse.root, instance)
         job_v2, second = materialize_job({**SMALL_JOB, "scoring_version": "bx-score-v2"}, store_url, warehouse.root, instance)
     assert first.success and second.success
 

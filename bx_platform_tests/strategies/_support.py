@@ -69,12 +69,9 @@ def _arrays(frame: pl.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def builtin_sma_decisions(bars: dict[str, pl.DataFrame], timeframe: str, bar_indices: range) -> list[dict[str, float]]:
-    """The built-in `bx/sma-trend`'s targets at the given bars (through `decide` when it has the point-in-time form)."""
+    """The built-in `bx/sma-trend`'s point-in-time targets at the given bars."""
     builtin = SmaTrend()
-    if hasattr(builtin, "decide"):
-        return [dict(builtin.decide(observation_at(bars, t, builtin.lookback, timeframe))) for t in bar_indices]
-    frame = builtin.target_weights(bars)
-    return [{key: float(frame[key][t]) for key in bars} for t in bar_indices]
+    return [dict(builtin.decide(observation_at(bars, t, builtin.lookback, timeframe))) for t in bar_indices]
 
 
 @contextmanager
