@@ -17,7 +17,8 @@ import polars as pl
 REPO = Path(__file__).resolve().parents[1]
 BX = str(Path(sys.executable).parent / "bx")
 FEE_BPS = 10.0
-HALT_DRAWDOWN = 0.25  # the default (balanced) risk profile's halt, which the Benchmark Hold obeys too
+HALT_DRAWDOWN = 0.25  # the default (balanced) risk profile's halts, which the Benchmark Hold obeys too
+MAX_DAILY_LOSS = 0.10
 START, END = datetime(2017, 10, 1, tzinfo=timezone.utc), datetime(2018, 10, 1, tzinfo=timezone.utc)
 
 
@@ -48,14 +49,18 @@ def test_stored_buy_and_hold_return_matches_a_hand_computation(tmp_path):
     entry = bars["open"][1]
     fee = FEE_BPS / 10_000
     quantity = 100_000.0 / (entry * (1 + fee))
-    # marked at each close from the second bar; once the drawdown from the peak (the initial capital
-    # included) reaches the halt level, it is sold at the next bar's open, paying the fee, and stays in cash
+    # marked at each close (cash until the fill); once a close is MAX_DAILY_LOSS below the previous UTC day's
+    # last close (the initial capital on the first day), or HALT_DRAWDOWN below the peak (the initial capital
+    # included), it is sold at the next bar's open, paying the fee, and stays in cash
     closes, opens = bars["close"].to_list(), bars["open"].to_list()
-    peak, final = 100_000.0, None
-    for t in range(1, len(closes)):
-        value = quantity * closes[t]
-        peak = max(peak, value)
-        if 1.0 - value / peak >= HALT_DRAWDOWN:
+    days = [stamp.date() for stamp in bars["ts"].to_list()]  # the UTC day of each bar's open
+    peak, day_start, last, final = 100_000.0, 100_000.0, 100_000.0, None
+    for t in range(len(closes)):
+        value = 100_000.0 if t == 0 else quantity * closes[t]
+        if t > 0 and days[t] != days[t - 1]:
+            day_start = last
+        last, peak = value, max(peak, value)
+        if value <= day_start * (1 - MAX_DAILY_LOSS) or 1.0 - value / peak >= HALT_DRAWDOWN:
             final = quantity * opens[t + 1] * (1 - fee)
             break
     expected = (final if final is not None else quantity * closes[-1]) / 100_000.0 - 1.0

@@ -16,6 +16,8 @@ CREATE OR REPLACE VIEW equity AS SELECT * FROM read_parquet('{{root}}/tables/ver
 CREATE OR REPLACE VIEW metrics AS SELECT * FROM read_parquet('{{root}}/tables/verified/metrics/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW scores AS SELECT * FROM read_parquet('{{root}}/tables/verified/scores/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW strategy_runs AS SELECT * FROM read_parquet('{{root}}/tables/verified/strategy_runs/*.parquet', union_by_name = true);
+-- every call to a remote strategy model (operators only: it holds the models' answers)
+CREATE OR REPLACE VIEW remote_calls AS SELECT * FROM read_parquet('{{root}}/tables/verified/remote_calls/*.parquet', union_by_name = true);
 -- execution_summary: per job and strategy, orders, fills, partial fills, clips and rejections by reason, costs, exposure
 CREATE OR REPLACE VIEW execution_summary AS SELECT * FROM read_parquet('{{root}}/tables/verified/execution_summary/*.parquet', union_by_name = true);
 -- contest_standings: a store-wide table published as numbered snapshots; the view shows the newest one.

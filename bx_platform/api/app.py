@@ -22,10 +22,11 @@ from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from bx_platform.api.problems import PROBLEM_RESPONSES, Problem, ProblemError, not_found, problem_response
-from bx_platform.control.capabilities import KeyIdentity, Refusal
+from bx_platform.control.capabilities import KeyIdentity, Refusal, check_strategy_registration
 from bx_platform.control.keys import authenticate
 from bx_platform.control.metering import usage_statement
 from bx_platform.control.store import open_engine
@@ -35,6 +36,7 @@ from bx_platform.jobs.spec_input import MAX_SPEC_BYTES, load_document
 from bx_platform.jobs.store import STATES, JobStore, StoredJob
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.pipeline.submissions import submit_for
+from bx_platform.strategies.handles import HandleRegistry
 from bx_platform.warehouse.store import Warehouse
 
 API_VERSION = "1.0.0"
@@ -102,6 +104,33 @@ class JobList(BaseModel):
     next_offset: int | None = Field(description="the offset of the next page, or null on the last page")
 
 
+class StrategyRegistration(BaseModel):
+    """A handle to register: exactly one of `package` (an approved package's entry-point name) or `endpoint`
+    (a remote model's base URL). The endpoint and the token are stored, never shown again."""
+
+    model_config = ConfigDict(extra="forbid")
+    handle: str = Field(min_length=3, max_length=100, description="`<your organization>/<name>`")
+    package: str | None = Field(default=None, max_length=100)
+    endpoint: str | None = Field(default=None, max_length=500)
+    visibility: str = Field(default="private", pattern="^(private|approved)$")
+    token: str | None = Field(default=None, max_length=500, description="bearer credential the model expects")
+
+
+class RegisteredStrategy(BaseModel):
+    """A registered handle as anyone may see it: no endpoint, no credential."""
+
+    handle: str
+    revision: int
+    kind: str
+    organization: str
+    visibility: str
+    version: str
+    lookback: int
+    registered_at: str
+    distribution: str | None = None
+    sha256: str | None = None
+
+
 class Rows(BaseModel):
     """Rows of a public table, each an object of its columns."""
 
@@ -121,6 +150,11 @@ def build_app() -> FastAPI:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, error: ProblemError):
         return problem_response(error, request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException):
+        reason = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return problem_response(ProblemError(error.status_code, reason, str(error.detail), headers=error.headers), request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError):
@@ -323,6 +357,26 @@ def _routes(app: FastAPI) -> None:
         """Duplicate-aware ContestScore standings of a public contest."""
         query = "SELECT * FROM public_contest_standings WHERE contest = ? ORDER BY cluster_rank, strategy"
         return Rows(rows=_public_rows(request, query, [contest], missing="public contest with this name"))
+
+    @app.post(
+        "/v1/strategies", status_code=201, response_model=RegisteredStrategy,
+        responses={**PROBLEM_RESPONSES, 400: {"model": Problem}, 403: {"model": Problem}}, summary="Register a strategy handle",
+    )
+    def register_strategy(request: Request, registration: StrategyRegistration, identity: Caller) -> RegisteredStrategy:
+        """Register (or add a revision of) one of the caller's organization's handles; needs the key's
+        `register_strategy` capability for the handle. The version is pinned: the package's distribution hash, or
+        the model version the endpoint declares."""
+        refusal = check_strategy_registration(identity, registration.handle)
+        if refusal:
+            raise _refused(refusal)
+        try:
+            registered = HandleRegistry(_stores(request).jobs.engine).register(
+                registration.handle, identity.organization, package=registration.package,
+                endpoint=registration.endpoint, visibility=registration.visibility, token=registration.token,
+            )
+        except InputError as error:
+            raise ProblemError(422, "invalid_registration", error.problem, field=error.where) from None
+        return RegisteredStrategy(**registered.public())
 
     @app.get("/v1/usage", responses=PROBLEM_RESPONSES, summary="The caller's usage statement")
     def usage(

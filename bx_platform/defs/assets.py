@@ -12,11 +12,12 @@ from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.quality import GateResult, execution_suite, fills_suite, market_gate, run_gate
 from bx_platform.defs.resources import ArchiveResource, ControlPlaneResource, JobStoreResource, WarehouseResource
-from bx_platform.execution.battle_room import room_frames, run_records, run_room, summary_records
+from bx_platform.execution.battle_room import room_frames, run_records, summary_records
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
+from bx_platform.pipeline.execution import run_job_room
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.records import job_row
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
@@ -124,12 +125,14 @@ def market_data_quality_gate(
 def execution_fills(
     context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
-    """The Battle Room: every strategy and the Benchmark Hold simulated on the verified bars (fills at the next
-    bar's open with fees), giving fills and mark-to-market equity curves, staged until the execution gate."""
+    """The Battle Room: every strategy (built-in, sandboxed package or remote model, at its pinned revision) and
+    the Benchmark Hold simulated on the verified bars, point in time, giving fills and mark-to-market equity
+    curves, staged until the execution gate; every call to a remote model is recorded (`remote_calls`)."""
     record, spec = _job(job_store, context.partition_key)
     store = warehouse.get()
     bars = bars_by_market(store.read("verified", "market_bars", context.partition_key), spec)
-    results = run_room(spec, bars, archive.dir)
+    results, remote_calls = run_job_room(record, spec, bars, job_store.get(), archive.dir)
+    store.write("verified", "remote_calls", context.partition_key, remote_calls)
     fills, equity = room_frames(results, context.partition_key, spec.organization)
     store.write("staged", "fills", context.partition_key, fills)
     store.write("staged", "equity", context.partition_key, equity)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from bx_platform.execution.summary import EXECUTION_SUMMARY_SCHEMA, execution_su
 from bx_platform.jobs.spec import TIMEFRAME_SECONDS, JobSpec
 from bx_platform.market import archive
 from bx_platform.strategies import registry
+from bx_platform.strategies.base import Strategy
 
 
 def execution_params(spec: JobSpec) -> ExecutionParams:
@@ -74,7 +76,10 @@ def funding_rates(spec: JobSpec, ts: pl.Series, archive_dir: Path | None = None)
     return out
 
 
-def run_room(spec: JobSpec, bars: dict[str, pl.DataFrame], archive_dir: Path | None = None) -> dict[str, SimulationResult]:
+def run_room(
+    spec: JobSpec, bars: dict[str, pl.DataFrame], archive_dir: Path | None = None,
+    open_strategy: Callable[[str], Strategy] = registry.resolve,
+) -> dict[str, SimulationResult]:
     """Simulate each strategy of the job, then the Benchmark Hold (key BENCHMARK).
 
     The Benchmark Hold lives under the same rules as the strategies (the risk profile halts it too), so a strategy
@@ -86,7 +91,7 @@ def run_room(spec: JobSpec, bars: dict[str, pl.DataFrame], archive_dir: Path | N
     results = {}
     for handle in spec.strategies:
         seed = seed_from_job_id(f"{spec.job_id}/{handle}/lookahead")
-        results[handle] = simulate(registry.resolve(handle), data, params, timeframe=spec.timeframe, audit_seed=seed)
+        results[handle] = simulate(open_strategy(handle), data, params, timeframe=spec.timeframe, audit_seed=seed)
     hold = simulate(registry.BENCHMARK_HOLD, data, params, timeframe=spec.timeframe, audit_seed=None)
     results[BENCHMARK] = replace(hold, strategy=BENCHMARK, fills=hold.fills.with_columns(strategy=pl.lit(BENCHMARK)))
     for result in results.values():

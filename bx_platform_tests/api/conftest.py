@@ -90,6 +90,8 @@ def platform(tmp_path_factory):
             "coinbase-only": ("org-b", Capabilities(job_types=ALL_JOB_TYPES, markets=("coinbase:*",), finest_timeframe="1m")),
             "two-per-hour": ("org-c", Capabilities(job_types=ALL_JOB_TYPES, jobs_per_hour=2)),
             "poor": ("org-poor", everything),
+            "lab": ("org-lab", Capabilities(job_types=ALL_JOB_TYPES, finest_timeframe="1d", register_strategies=("org-lab/*",),
+                                            use_strategies=("bx/*", "org-lab/*"))),
         },
     )
     from bx_platform.control.metering import grant_credits as grant

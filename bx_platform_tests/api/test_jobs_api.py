@@ -152,3 +152,22 @@ def test_the_body_is_read_as_strictly_as_a_spec_file(platform):
         assert "timeframe" in body["field"] + body["detail"]
         infinite = yaml.safe_dump(DAILY_JOB).replace("timeframe: 1d", "timeframe: 1d\ncapital: {initial: .inf}")
         _problem(a.post("/v1/jobs", content=infinite, headers={"Content-Type": "application/yaml"}), 422, "invalid_spec")
+
+
+def test_registering_a_remote_strategy_and_benchmarking_it(platform):
+    from bx_platform_tests.strategies._support import remote_model
+
+    with remote_model() as url, platform.client("lab") as lab, platform.client("a") as a:
+        registration = {"handle": "org-lab/trend-model", "endpoint": url, "visibility": "private"}
+        body = _problem(a.post("/v1/strategies", json={**registration, "handle": "org-a/x"}), 403, "strategy_registration_not_allowed")
+        assert body["capability"] == "register_strategy"
+        created = lab.post("/v1/strategies", json=registration)
+        assert created.status_code == 201, created.text
+        shown = created.json()
+        assert shown["kind"] == "remote" and shown["revision"] == 1 and shown["version"]
+        assert url not in created.text and url.split("//")[1] not in created.text
+        job = lab.post("/v1/jobs", json={**DAILY_JOB, "strategies": ["bx/sma-trend", "org-lab/trend-model"]})
+        assert job.status_code == 201, job.text
+        _problem(a.post("/v1/jobs", json={**DAILY_JOB, "strategies": ["org-lab/trend-model"]}), 403, "strategy_not_allowed")
+        _problem(lab.post("/v1/strategies", json={**registration, "handle": "org-a/stolen"}), 403, "strategy_registration_not_allowed")
+        _problem(lab.post("/v1/strategies", json={**registration, "endpoint": None}), 422, "invalid_registration")

@@ -49,6 +49,14 @@ def _keys(value) -> set[str]:
     return set()
 
 
+def _refs(value) -> set[str]:
+    if isinstance(value, dict):
+        return ({value["$ref"]} if "$ref" in value else set()) | {r for v in value.values() for r in _refs(v)}
+    if isinstance(value, list):
+        return {r for v in value for r in _refs(v)}
+    return set()
+
+
 def _leaks(value) -> set[str]:
     return {k for k in _keys(value) if k in FORBIDDEN_KEYS or k.endswith("[rows]")}
 
@@ -95,8 +103,15 @@ def test_public_job_is_readable_by_others_without_order_level_data(platform, job
 def test_no_response_model_declares_order_level_or_strategy_internal_fields():
     assert _leaks({"fills": [{"qty": 1.0, "side": "buy"}], "execution": {"fills": 7}}) == {"fills[rows]", "qty", "side"}
     document = openapi_document()
-    properties = {
-        name for schema in document["components"]["schemas"].values() for name in schema.get("properties", {})
+    schemas = document["components"]["schemas"]
+    returned = {
+        content["schema"]["$ref"].rsplit("/", 1)[1]
+        for operations in document["paths"].values() for operation in operations.values()
+        for response in operation["responses"].values() for content in response.get("content", {}).values()
+        if "$ref" in content.get("schema", {})
     }
+    assert {"JobStatus", "JobList", "SubmittedJob", "RegisteredStrategy", "Rows", "Problem"} <= returned
+    referenced = returned | {ref.rsplit("/", 1)[1] for name in returned for ref in _refs(schemas[name])}
+    properties = {prop for name in referenced for prop in schemas[name].get("properties", {})}
     assert not properties & (FORBIDDEN_KEYS | ORDER_LEVEL)
     assert json.dumps(document).count('"fills"') == 0
