@@ -124,8 +124,9 @@ def _print_room(result: dict) -> None:
 
 
 def cmd_demo(args) -> int:
-    from bx_platform.jobs.spec import load_spec
     from bx_platform.defs.runner import run_job
+    from bx_platform.demo import OWN_STRATEGIES_JOB, PACKAGE_HANDLE, REMOTE_HANDLE, example_remote_model, register_own_strategies
+    from bx_platform.jobs.spec import load_spec
     from bx_platform.warehouse.store import Warehouse
 
     if args.fresh:
@@ -133,15 +134,26 @@ def cmd_demo(args) -> int:
 
         shutil.rmtree(bx_home(), ignore_errors=True)
     specs = sorted(DEMO_JOBS.glob("*.yaml"))
-    print(f"BX Platform demo: {len(specs)} example jobs from {DEMO_JOBS.relative_to(REPO_ROOT)}/ on the real archive")
+    total = len(specs) + 1
+    print(f"BX Platform demo: {total} example jobs from {DEMO_JOBS.relative_to(REPO_ROOT)}/ on the real archive")
     worst = 0
-    for i, path in enumerate(specs, 1):
-        print(f"\n[{i}/{len(specs)}] {path.name}")
+
+    def demo_job(i: int, path: Path) -> None:
+        nonlocal worst
+        print(f"\n[{i}/{total}] {path.name}")
         outcome = run_job(load_spec(path), progress=lambda line: print("  " + line))
         if outcome.result:
             _print_room(outcome.result)
         print(f"  -> {outcome.status}")
         worst = max(worst, outcome.exit_code if outcome.exit_code != 3 else 0)
+
+    for i, path in enumerate(specs, 1):
+        demo_job(i, path)
+    print(f"\nYour own strategies: registering the example package as {PACKAGE_HANDLE} (sandboxed process) and the "
+          f"example remote model as {REMOTE_HANDLE} (HTTP on 127.0.0.1), as `bx strategy register` does")
+    with example_remote_model() as endpoint:
+        register_own_strategies(endpoint)
+        demo_job(total, OWN_STRATEGIES_JOB)
     warehouse = Warehouse().ensure()
     _print_leaderboard(warehouse)
     print(f"\nPublic analyst store: {warehouse.public_path}  (public data only; open it read-only)")

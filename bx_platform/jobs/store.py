@@ -81,12 +81,23 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def create_tables(metadata: sa.MetaData, engine: sa.Engine) -> None:
+    """Create the tables that are missing. Processes opening a fresh database at the same moment may all try;
+    the losers' CREATE fails with "already exists", and then the tables are there: check once more."""
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except sa.exc.DBAPIError as error:
+        if "already exists" not in str(error) and "duplicate key" not in str(error):
+            raise
+        metadata.create_all(engine, checkfirst=True)
+
+
 class JobStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_store_url()
         connect_args = {"timeout": 30} if self.url.startswith("sqlite") else {}
         self.engine = sa.create_engine(self.url, connect_args=connect_args, future=True)
-        _metadata.create_all(self.engine, checkfirst=True)
+        create_tables(_metadata, self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

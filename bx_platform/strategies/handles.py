@@ -25,6 +25,7 @@ from importlib.metadata import EntryPoint, entry_points
 import sqlalchemy as sa
 
 from bx_platform.errors import InputError
+from bx_platform.jobs.store import JobStore, create_tables
 
 # Strategies themselves (numpy, polars) are imported where they are used, not here: every `bx` command loads this
 # module to build its parser.
@@ -95,11 +96,9 @@ class HandleRegistry:
 
     def __init__(self, engine: sa.Engine | str | None = None):
         if engine is None or isinstance(engine, str):
-            from bx_platform.jobs.store import JobStore
-
             engine = JobStore(engine).engine
         self.engine = engine
-        _metadata.create_all(self.engine, checkfirst=True)
+        create_tables(_metadata, self.engine)
 
     # -- registration ----------------------------------------------------------------------------------
     def register(

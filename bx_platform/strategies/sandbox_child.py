@@ -27,6 +27,39 @@ def _limit(cpu_seconds: int, memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (mapped + memory_bytes, mapped + memory_bytes))
 
 
+def _confine(readable: tuple[str, ...]) -> None:
+    """From here on the strategy may read only the files of the interpreter and of its installed packages, write
+    no file and open no network connection: the archive, the stores and anything on the network are out of its
+    reach, whatever path it guesses (docs/strategies.md, "The sandbox"). Python's audit hooks cannot be removed
+    once added; the cleared environment, the empty working folder and the limits stay the first line."""
+
+    def refuse(event: str, detail: str) -> None:
+        raise PermissionError(f"sandbox: {event} {detail} is not allowed")
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open":
+            path, mode, flags = args
+            if isinstance(path, int):  # an already open descriptor (its own pipes)
+                return
+            real = os.path.realpath(os.fsdecode(path))
+            writing = (mode is not None and any(c in mode for c in "wax+")) or (
+                mode is None and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+            )
+            if writing or not real.startswith(readable):
+                refuse("open", real)
+        elif event in ("socket.connect", "socket.bind", "socket.sendto", "ctypes.dlopen"):
+            refuse(event, repr(args[1] if len(args) > 1 else args))
+
+    sys.addaudithook(hook)
+
+
+def _readable_roots(strategy_module: str) -> tuple[str, ...]:
+    """The interpreter's and the environment's trees, and the strategy's own package folder."""
+    module = sys.modules[strategy_module]
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(module.__file__ or "."))}
+    return tuple(os.path.realpath(root) + os.sep for root in roots)
+
+
 def _json_number(value: object) -> float:
     """numpy scalars and the like; anything else is not part of a decision."""
     if hasattr(value, "__float__") and not isinstance(value, (str, bytes)):
@@ -49,6 +82,7 @@ def main(target: str, cpu_seconds: int, memory_bytes: int) -> None:
     try:
         module, _, attribute = target.partition(":")
         strategy = getattr(importlib.import_module(module), attribute)()
+        _confine(_readable_roots(module))
         send({"ready": True, "lookback": int(strategy.lookback)})
     except BaseException as error:  # report why it could not start, then stop
         send({"error": "exception", "detail": f"could not load the strategy: {type(error).__name__}: {error}"})

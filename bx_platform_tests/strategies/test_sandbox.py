@@ -158,3 +158,19 @@ def test_a_package_changed_since_registration_is_not_run(registry):
     with pytest.raises(InputError) as gone:
         registry.admit("acme", ["acme/sma-trend"])
     assert gone.value.where == "strategies" and "'acme/sma-trend'" in gone.value.problem and "not installed" in gone.value.problem
+
+
+@pytest.mark.parametrize(
+    ("name", "detail"),
+    [
+        ("fault-reads-archive", "sandbox: open"),  # the archive, found through the platform's own package path
+        ("fault-phones-home", "sandbox: socket.connect"),  # a service of the platform's on the loopback
+    ],
+)
+def test_the_child_can_read_no_data_and_reach_no_network(strategy_packages, name, detail):
+    """A package strategy that looks for later bars in the archive files, or calls out, is stopped: it gains
+    nothing from guessing where the platform keeps its data."""
+    with _fault(name) as strategy:
+        with pytest.raises(StrategyViolation) as caught:
+            strategy.decide(_one_observation())
+    assert caught.value.kind == "exception" and detail in caught.value.detail and "PermissionError" in caught.value.detail

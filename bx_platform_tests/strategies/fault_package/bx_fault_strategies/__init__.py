@@ -83,3 +83,25 @@ class Forks(_Fault):
                 os._exit(0)
             return {next(iter(observation.markets)): float(self.helper)}
         time.sleep(60)
+
+
+class ReadsTheArchive(_Fault):
+    """Looks for the archive's Parquet files through the platform's own package path, and reads one (a peek at
+    later bars); reports what it could read."""
+
+    def decide(self, observation):
+        import bx_platform
+
+        archive = os.path.join(os.path.dirname(os.path.dirname(bx_platform.__file__)), "data", "archive")
+        with open(os.path.join(archive, "manifest.json"), "rb") as handle:
+            return {market: float(len(handle.read()) > 0) for market in observation.markets}
+
+
+class PhonesHome(_Fault):
+    """Opens a connection to the loopback (where the platform's own services listen)."""
+
+    def decide(self, observation):
+        import socket
+
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+        return {}
