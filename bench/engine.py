@@ -104,7 +104,7 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
     return best, out
 
 
-def vectorbt_equity(vbt, bars: dict, targets: np.ndarray) -> np.ndarray:
+def vectorbt_equity(vbt, bars: dict, targets: np.ndarray, engine: str = "numba") -> np.ndarray:
     opens = np.column_stack([f["open"].to_numpy() for f in bars.values()])
     closes = np.column_stack([f["close"].to_numpy() for f in bars.values()])
     filled = np.vstack([np.full((1, targets.shape[1]), np.nan), targets[:-1]])  # decided at t, filled at t+1
@@ -113,12 +113,12 @@ def vectorbt_equity(vbt, bars: dict, targets: np.ndarray) -> np.ndarray:
     size[0] = np.nan
     pf = vbt.Portfolio.from_orders(
         close=closes, size=size, size_type="targetpercent", price=opens, fees=FEE, init_cash=CAPITAL,
-        cash_sharing=True, group_by=True, call_seq="auto", freq="1h",
+        cash_sharing=True, group_by=True, call_seq="auto", freq="1h", engine=engine,
     )
     return np.asarray(pf.value()).reshape(-1)
 
 
-def case(vbt, name: str, bars: dict, targets: np.ndarray, repeat: int) -> None:
+def case(vbt, name: str, bars: dict, targets: np.ndarray, repeat: int, rust: bool = False) -> None:
     keys = list(bars)
     strategy = Given({k: targets[:, m] for m, k in enumerate(keys)})
     steps = targets.shape[0] * targets.shape[1]
@@ -132,11 +132,17 @@ def case(vbt, name: str, bars: dict, targets: np.ndarray, repeat: int) -> None:
     diff = np.max(np.abs(equity - vbt_equity_curve) / np.abs(vbt_equity_curve))
     assert np.array_equal(vbt_equity_first, vbt_equity_curve)
     changes = int((np.diff(targets, axis=0) != 0).any(axis=1).sum())
+    rust_figure = ""
+    if rust:
+        vectorbt_equity(vbt, bars, targets, engine="rust")  # first call apart, as for numba
+        rust_seconds, rust_curve = best_of(lambda: vectorbt_equity(vbt, bars, targets, engine="rust"), repeat)
+        rust_diff = np.max(np.abs(equity - rust_curve) / np.abs(rust_curve))
+        rust_figure = f" | vectorbt rust {steps / rust_seconds / 1e6:6.2f} M/s ({rust_seconds:5.2f} s, equity diff {rust_diff:.1e})"
     print(
         f"{name:<34} bars x markets {targets.shape[0]:>9,} x {targets.shape[1]:<2} target changes {changes:>9,}  "
         f"| bx fast path {steps / ours / 1e6:6.2f} M bar-steps/s (simulate {ours:5.2f} s, +bar arrays {prepare:4.2f} s, "
         f"{result.fills.height:,} fills) | vectorbt numba {steps / theirs / 1e6:6.2f} M/s ({theirs:5.2f} s; first call "
-        f"{vbt_first:5.2f} s) | max rel equity diff {diff:.1e}"
+        f"{vbt_first:5.2f} s) | max rel equity diff {diff:.1e}{rust_figure}"
     )
 
 
@@ -186,9 +192,11 @@ def main() -> None:
     try:
         import vectorbt_rust  # noqa: F401
 
-        print("installed (not timed here)")
+        rust = True
+        print("installed (timed beside numba)")
     except ImportError:
-        print("not installed (vectorbt-rust is not in this environment)")
+        rust = False
+        print("not installed (pip install vectorbt-rust)")
 
     tiny = {"m": tiled_bars(300)}
     started = time.perf_counter()
@@ -199,11 +207,11 @@ def main() -> None:
     one = {"coinbase:BTC/USD": tiled_bars(args.bars)}
     rare = np.repeat(np.where(np.arange(args.bars // 1000 + 1) % 2 == 0, 1.0, 0.0), 1000)[: args.bars, None]
     often = walk(rng, args.bars, 1, 0.003, 0.0, 1.0)
-    case(vbt, "1 market, target rarely changes", one, rare, args.repeat)
-    case(vbt, "1 market, target changes each bar", one, often, args.repeat)
+    case(vbt, "1 market, target rarely changes", one, rare, args.repeat, rust)
+    case(vbt, "1 market, target changes each bar", one, often, args.repeat, rust)
     ten = {f"m{i}": tiled_bars(args.markets_bars, offset=1_777 * i) for i in range(10)}
     weights = walk(rng, args.markets_bars, 10, 0.003, -0.1, 0.1)
-    case(vbt, "10 markets, targets change each bar", ten, weights, args.repeat)
+    case(vbt, "10 markets, targets change each bar", ten, weights, args.repeat, rust)
 
     for markets in (1, 10):
         bars = {f"m{i}": tiled_bars(args.event_bars // markets, offset=1_777 * i) for i in range(markets)}
