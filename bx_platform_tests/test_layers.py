@@ -41,6 +41,9 @@ def test_application_layer_does_not_import_dagster_or_the_cli():
     assert _offending("pipeline", ("bx_platform.defs", "bx_platform.cli", "dagster", "fastapi")) == []
 
 
-def test_market_data_does_not_know_about_jobs():
-    """The jobs <-> market cycle is gone: market data is cut for a job in the application layer."""
-    assert _offending("market", ("bx_platform.jobs",)) == []
+@pytest.mark.parametrize("package", ["market", "execution", "evaluation", "scoring"])
+def test_the_engine_and_the_statistics_do_not_know_about_jobs(package):
+    """Market data is cut for a job, a job's spec is mapped onto the engine, and a job is evaluated, in the
+    application layer: the core computes on bars, parameters and curves (this also removed the jobs <-> market
+    import cycle)."""
+    assert _offending(package, ("bx_platform.jobs",)) == []

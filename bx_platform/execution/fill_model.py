@@ -51,7 +51,7 @@ class MarketFill:
 
 @dataclass(frozen=True)
 class ExecutionParams:
-    """Everything the engine needs besides the bars and the strategy (see battle_room.execution_params)."""
+    """Everything the engine needs besides the bars and the strategy (the application layer maps a job onto them: pipeline/execution.py)."""
 
     initial_capital: float
     fee_rate: float

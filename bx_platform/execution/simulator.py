@@ -23,7 +23,7 @@ import polars as pl
 
 from bx_platform.execution import kernel as k
 from bx_platform.execution.fill_model import ExecutionParams, bar_volatility
-from bx_platform.jobs.spec import TIMEFRAME_SECONDS
+from bx_platform.market.calendars import TIMEFRAME_SECONDS
 from bx_platform.strategies.base import (
     OBSERVED_COLUMNS,
     MarketWindow,

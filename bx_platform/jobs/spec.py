@@ -16,10 +16,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bx_platform.errors import InputError
+from bx_platform.market.calendars import TIMEFRAME_SECONDS
 from bx_platform.jobs.spec_input import load_document, read_spec_file, shortened
 
 SCHEMA_VERSION = "1"
-TIMEFRAME_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
 # Admission limit on the work a job may ask for, in bar-steps (one strategy x one market x one bar).
 MAX_BAR_STEPS = 5_000_000
 

@@ -37,6 +37,8 @@ _TIMEFRAME_SECONDS: dict[str, int] = {
     "8h": 8 * 3600,
     "1d": 86400,
 }
+# The bar sizes a job may ask for (the archive also knows 30m and 8h bars).
+TIMEFRAME_SECONDS = {tf: _TIMEFRAME_SECONDS[tf] for tf in ("1m", "5m", "15m", "1h", "4h", "1d")}
 
 #: The FX week in New York local time (Sunday 17:00 to Friday 17:00).
 FX_WEEK_TZ = "America/New_York"

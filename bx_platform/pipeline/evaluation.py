@@ -7,7 +7,8 @@ import polars as pl
 
 from bx_platform.evaluation.context import label_regimes
 from bx_platform.evaluation.report import evaluate_sessions
-from bx_platform.execution.battle_room import BENCHMARK, execution_params
+from bx_platform.execution.battle_room import BENCHMARK
+from bx_platform.pipeline.execution import execution_params
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.market.archive import find_dataset
 from bx_platform.market.calendars import periods_per_year

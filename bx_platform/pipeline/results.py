@@ -18,7 +18,8 @@ from bx_platform.pipeline.evaluation import (
     principal_market,
     scenario_metrics,
 )
-from bx_platform.execution.battle_room import BENCHMARK, execution_params
+from bx_platform.execution.battle_room import BENCHMARK
+from bx_platform.pipeline.execution import execution_params
 from bx_platform.execution.summary import summary_document
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore

@@ -153,7 +153,7 @@ def test_the_accounting_identity_holds_on_every_bar_of_a_multi_market_long_short
 
 
 def test_perpetual_funding_is_charged_at_the_close_of_the_bar_holding_the_funding_time():
-    from bx_platform.execution.battle_room import funding_rates
+    from bx_platform.pipeline.execution import funding_rates
     from bx_platform.jobs.spec import parse_spec
 
     # the archive's real funding events of Binance's BTCUSD perpetual, mapped onto an hourly grid

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bx_platform.pipeline.evaluation import evaluate_job, job_periods_per_year, metrics_by_strategy, principal_market
-from bx_platform.execution.battle_room import BENCHMARK, execution_params, room_frames, run_records, run_room
+from bx_platform.execution.battle_room import BENCHMARK, room_frames, run_records
+from bx_platform.pipeline.execution import execution_params, simulate_job
 from bx_platform.jobs.spec import JobSpec, load_spec
 from bx_platform.jobs.store import JobStore
 from bx_platform.pipeline.admission import build_record
@@ -24,7 +25,7 @@ def score_spec(spec: JobSpec, store: JobStore, version: str | None = None) -> tu
     record = build_record(spec, store)
     job_id = record["job_id"]
     bars = job_bars(spec, job_id)
-    results = run_room(spec, bars_by_market(bars, spec))
+    results = simulate_job(spec, bars_by_market(bars, spec))
     fills, equity = room_frames(results, job_id, spec.organization)
     metrics = metrics_by_strategy(evaluate_job(record, bars, fills, equity))
     runs = {r["strategy"]: r for r in run_records(results, job_id, spec.organization).to_dicts()}

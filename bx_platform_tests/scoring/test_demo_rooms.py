@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bx_platform.execution.battle_room import execution_params, run_room
+from bx_platform.pipeline.execution import execution_params, simulate_job
 from bx_platform.execution.simulator import simulate
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
@@ -126,7 +126,7 @@ def test_fair_reference_a_strategy_identical_to_the_hold_scores_beta_zero(profil
     end = {"2017-12-01": "2018-12-01", "2018-01-01": "2019-01-01", "2018-03-01": "2019-03-01", "2019-06-01": "2020-06-01"}[start]
     spec = parse_spec({**FAIR_ROOM, "risk_profile": profile, "window": {"start": start, "end": end}})
     bars = bars_by_market(job_bars(spec, "job-fair"), spec)
-    results = run_room(spec, bars)
+    results = simulate_job(spec, bars)
     v3 = load_score_version(V3)
     from bx_platform.evaluation.report import evaluate_strategy
 
