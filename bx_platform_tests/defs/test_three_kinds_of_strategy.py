@@ -18,6 +18,7 @@ from bx_platform.strategies.handles import HandleRegistry
 from bx_platform.warehouse.store import Warehouse
 from bx_platform_tests.defs.helpers import materialize_submitted
 from bx_platform_tests.strategies._support import remote_model
+from bx_platform_tests.strategies.conftest import strategy_packages  # noqa: F401 (a fixture)
 
 JOB = {
     "organization": "acme",
@@ -92,3 +93,26 @@ def test_replaying_a_job_answers_from_the_record_with_the_model_gone(tmp_path):
         stored = warehouse.read("verified", table, job_id)
         assert frame.select(stored.columns).equals(stored), table
     assert replayed_calls.drop("latency_ms").equals(recorded.drop("latency_ms"))
+
+
+def test_a_failing_strategy_stops_alone_and_the_job_is_partial(tmp_path, strategy_packages):
+    """A package strategy that raises on every decision is stopped at its first decision with the kind and the
+    bar recorded; the built-in beside it finishes; the job ends partial."""
+    spec_data = {**JOB, "strategies": ["bx/sma-trend", "acme/faulty"], "name": "one-fails"}
+    store_url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    warehouse = Warehouse(tmp_path / "warehouse").ensure()
+    store = JobStore(store_url)
+    HandleRegistry(store.engine).register("acme/faulty", "acme", package="fault-raises")
+    record, _ = submit(parse_spec(spec_data), store, None)
+    store.dispose()
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize_submitted(record["job_id"], store_url, warehouse.root, instance).success
+    document = warehouse.read_result(record["job_id"])
+    assert document["status"] == "partial"
+    flags = {s["strategy"]: s["flags"] for s in document["strategies"]}
+    assert flags["bx/sma-trend"] == [] or not any(f.startswith("strategy_violation") for f in flags["bx/sma-trend"])
+    [violation] = [f for f in flags["acme/faulty"] if f.startswith("strategy_violation")]
+    assert violation.startswith("strategy_violation: exception at 2017-")
+    fills = warehouse.read("verified", "fills", record["job_id"])
+    assert fills.filter(pl.col("strategy") == "bx/sma-trend").height > 0
+    assert fills.filter(pl.col("strategy") == "acme/faulty").height == 0
