@@ -244,6 +244,8 @@ def test_a_corrupt_partition_fails_the_job_that_reads_it_naming_the_file(tmp_pat
     warehouse.partition_path("verified", "scores", "job-earlier").unlink()
     assert publish_leaderboard(warehouse).height == 0 and warehouse.read_verified("scores")["job_id"].to_list() == [job_id] * 2
     assert warehouse.read_snapshot("contest_standings").height == 0
+    with warehouse.connect_public() as public:  # nor in the public scores analysts read
+        assert public.execute("SELECT count(*) FROM public_scores").fetchall() == [(0,)]
 
 
 def test_a_corrupt_board_snapshot_is_named_to_its_reader(bx_home, capsys):

@@ -38,11 +38,13 @@ CREATE OR REPLACE VIEW quarantine_equity AS SELECT * FROM read_parquet('{{root}}
 -- Public views: what anyone may see. Private jobs never appear here.
 CREATE OR REPLACE VIEW public_jobs AS
     SELECT * EXCLUDE (record_json) FROM jobs WHERE visibility = 'public';
+-- A job that failed after its scores were written (a board it could not rebuild) shows no scores, as on the boards.
 CREATE OR REPLACE VIEW public_scores AS
-    SELECT * FROM scores WHERE visibility = 'public';
+    SELECT * FROM scores WHERE visibility = 'public'
+    AND job_id NOT IN (SELECT job_id FROM job_outcomes WHERE outcome = 'failed');
 CREATE OR REPLACE VIEW public_room_leaderboard AS
     SELECT job_id, market_class, rank, tier, strategy, beta_score, bx_score, utility, hold_utility, capital_score, contest_score, eligible, failed_gates, market_context
-    FROM scores WHERE visibility = 'public'
+    FROM public_scores
     ORDER BY job_id, rank;
 -- The long-term leaderboard is built from public jobs only, one board per market class (see docs/scoring.md).
 CREATE OR REPLACE VIEW public_leaderboard AS
