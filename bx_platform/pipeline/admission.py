@@ -20,9 +20,10 @@ from bx_platform.strategies.handles import HandleRegistry
 from bx_platform.versions import ENGINE_VERSION, library_versions
 
 
-def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None = None) -> dict[str, str]:
-    """Raise InputError naming the field if the job cannot run; return the pinned dataset hashes."""
-    HandleRegistry(store.engine if store else None).admit(spec.organization, spec.strategies)
+def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None = None) -> dict[str, dict]:
+    """Raise InputError naming the field if the job cannot run; return what the job pins: each strategy
+    handle's resolved revision (`strategies`) and each dataset's hash (`datasets`)."""
+    strategies = HandleRegistry(store.engine if store else None).admit(spec.organization, spec.strategies)
     if spec.scoring_version not in governance.released_versions():
         raise InputError(
             "scoring_version",
@@ -51,12 +52,12 @@ def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None
         raise InputError("markets", f"all markets of a job must share one calendar; got {sorted(calendars)}")
     bars = job_bars(spec, spec.job_id, archive_dir)["ts"].n_unique()
     require_minimum_evidence(bars, spec.sessions, spec.timeframe, periods_per_year(calendars.pop(), spec.timeframe))
-    return datasets
+    return {"strategies": strategies, "datasets": datasets}
 
 
 def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None) -> dict[str, Any]:
     """The immutable job record: the resolved spec plus everything pinned at submission."""
-    datasets = admit(spec, archive_dir, store)
+    pins = admit(spec, archive_dir, store)
     existing = store.get(spec.job_id)
     if existing:
         return existing.record
@@ -68,12 +69,12 @@ def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None
         "submitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "pinned": {
             "data_manifest_hash": archive.manifest_hash(archive_dir),
-            "datasets": datasets,
+            "datasets": pins["datasets"],
             "engine_version": ENGINE_VERSION,
             "scoring_version": spec.scoring_version,
             "scoring_version_sha256": governance.load_score_version(spec.scoring_version).sha256,
             "libraries": library_versions(),
-            "strategies": HandleRegistry(store.engine).admit(spec.organization, spec.strategies),
+            "strategies": pins["strategies"],
             "trials": trial_pins(previous, len(spec.strategies), sharpes, ppy),
         },
     }
