@@ -18,9 +18,10 @@ PACKAGE_HANDLE, REMOTE_HANDLE, ORGANIZATION = "bx-demo/sma-package", "bx-demo/sm
 
 
 @contextmanager
-def example_remote_model() -> Iterator[str]:
-    """The example remote model in its own process on 127.0.0.1 (a free port); yields its base URL."""
-    process = subprocess.Popen([sys.executable, str(REMOTE_MODEL), "--port", "0"], stdout=subprocess.PIPE, text=True)
+def example_remote_model(*options: str) -> Iterator[str]:
+    """The example remote model in its own process on 127.0.0.1 (a free port), started with the server's
+    `options` (e.g. `--vary`); yields its base URL."""
+    process = subprocess.Popen([sys.executable, str(REMOTE_MODEL), "--port", "0", *options], stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
         if not line.startswith("listening on "):

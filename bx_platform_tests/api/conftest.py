@@ -13,7 +13,7 @@ import uvicorn
 
 from bx_platform.api.app import create_app
 from bx_platform.control.capabilities import PRIVATE_EVALUATION, PUBLIC_BENCHMARK, Capabilities
-from bx_platform.control.keys import create_key, create_organization
+from bx_platform.control.keys import create_key, create_organization, list_organizations
 from bx_platform.control.metering import grant_credits
 from bx_platform.control.store import open_engine
 
@@ -63,18 +63,12 @@ def make_platform(root: Path, key_capabilities: dict[str, tuple[str, Capabilitie
     engine = open_engine(control_url)
     keys = {}
     for name, (organization, capabilities) in key_capabilities.items():
-        if organization not in _organizations(engine):
+        if organization not in list_organizations(engine):
             create_organization(engine, organization)
             grant_credits(engine, organization, credits)
         keys[name] = create_key(engine, organization, capabilities)[1]
     engine.dispose()
     return jobs_url, control_url, keys
-
-
-def _organizations(engine) -> set[str]:
-    from bx_platform.control.keys import list_organizations
-
-    return set(list_organizations(engine))
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +88,8 @@ def platform(tmp_path_factory):
                                             use_strategies=("bx/*", "org-lab/*"))),
         },
     )
-    from bx_platform.control.metering import grant_credits as grant
-
     engine = open_engine(control_url)
-    grant(engine, "org-poor", -999_999.99)  # leaves 0.01 credits
+    grant_credits(engine, "org-poor", -999_999.99)  # leaves 0.01 credits
     engine.dispose()
     warehouse_root = root / "warehouse"
     app = create_app(jobs_url=jobs_url, control_url=control_url, warehouse_root=warehouse_root)

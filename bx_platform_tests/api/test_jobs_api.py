@@ -107,7 +107,6 @@ def test_list_is_the_callers_own_paginated_and_filtered(platform):
 
 
 def test_openapi_document_is_committed_and_served(platform):
-    from bx_platform.api.app import create_app
     from bx_platform.api.openapi import OPENAPI_PATH
 
     with platform.client(None) as anonymous:

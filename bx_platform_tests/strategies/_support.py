@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -14,13 +12,12 @@ from typing import Callable, Iterator
 import numpy as np
 import polars as pl
 
+from bx_platform.demo import example_remote_model
 from bx_platform.jobs.spec import TIMEFRAME_SECONDS
 from bx_platform.market import archive
-from bx_platform.paths import REPO_ROOT
 from bx_platform.strategies.base import OBSERVED_COLUMNS, MarketWindow, Observation, PortfolioState
 from bx_platform.strategies.builtins import SmaTrend
 
-REMOTE_MODEL = REPO_ROOT / "examples" / "remote_model" / "server.py"
 BITSTAMP_MAJORS = [("bitstamp", "BTC/USD"), ("bitstamp", "ETH/USD"), ("bitstamp", "LTC/USD")]
 
 
@@ -74,20 +71,8 @@ def builtin_sma_decisions(bars: dict[str, pl.DataFrame], timeframe: str, bar_ind
     return [dict(builtin.decide(observation_at(bars, t, builtin.lookback, timeframe))) for t in bar_indices]
 
 
-@contextmanager
-def remote_model(*options: str) -> Iterator[str]:
-    """The example remote model (examples/remote_model/server.py) in its own process on 127.0.0.1; yields its URL."""
-    process = subprocess.Popen(
-        [sys.executable, str(REMOTE_MODEL), "--port", "0", *options], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        line = process.stdout.readline()
-        assert line.startswith("listening on "), line
-        yield line.split()[-1]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        process.stdout.close()
+# the example remote model in its own process on 127.0.0.1: the demo's launcher, with the server's options
+remote_model = example_remote_model
 
 
 @contextmanager
