@@ -202,15 +202,18 @@ def _stores(request: Request) -> Stores:
     return request.app.state.stores
 
 
+# What a 401 asks for (RFC 6750).
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="bx"'}
+
+
 async def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> KeyIdentity:
     """The authenticated key; 401 when missing, malformed, unknown or revoked."""
     scheme, _, secret = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise ProblemError(401, "unauthenticated", "send an API key as `Authorization: Bearer <key>`",
-                           headers={"WWW-Authenticate": 'Bearer realm="bx"'})
+        raise ProblemError(401, "unauthenticated", "send an API key as `Authorization: Bearer <key>`", headers=CHALLENGE)
     identity = _stores(request).authenticate(secret.strip())
     if identity is None:
-        raise ProblemError(401, "invalid_key", "this API key is unknown or revoked", headers={"WWW-Authenticate": 'Bearer realm="bx"'})
+        raise ProblemError(401, "invalid_key", "this API key is unknown or revoked", headers=CHALLENGE)
     return identity
 
 
