@@ -122,7 +122,10 @@ def verify(evidence: Evidence) -> list[str]:
     if evidence.manifest is None:
         return problems
     for check in CHECKS:
-        problems += check(evidence)
+        try:
+            problems += check(evidence)
+        except (KeyError, TypeError, ValueError, AttributeError, OSError) as exc:  # a field missing or of another type
+            problems.append(f"{check.__name__}: the manifest is malformed where this check reads it ({type(exc).__name__}: {exc})")
     return problems
 
 
