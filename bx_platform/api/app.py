@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from bx_platform.api.problems import PROBLEM_RESPONSES, Problem, ProblemError, not_found, problem_response
+from bx_platform.control import audit, signing
 from bx_platform.control.capabilities import KeyIdentity, Refusal, check_strategy_registration
 from bx_platform.control.keys import authenticate
 from bx_platform.control.metering import usage_statement
@@ -129,6 +130,36 @@ class RegisteredStrategy(BaseModel):
     registered_at: str
     distribution: str | None = None
     sha256: str | None = None
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    kind: str
+    description: str = Field(description="the event in plain words, starting with its time")
+    event: str = Field(description="the stored event: its canonical JSON, the bytes `hash` is the sha256 of")
+    hash: str
+
+
+class AuditTrail(BaseModel):
+    """A job's audit trail (docs/verification.md): every event, chained by hashes."""
+
+    job_id: str
+    events: list[AuditEventOut]
+    head_hash: str = Field(description="the hash of the last event")
+    intact: bool = Field(description="true when every event matches its hash and links to the one before")
+
+
+class SigningKey(BaseModel):
+    key_id: str = Field(description="the first 16 hex digits of the sha256 of the raw public key")
+    algorithm: str
+    public_key: str = Field(description="the raw 32-byte public key, hex")
+    public_key_pem: str
+
+
+class SigningKeys(BaseModel):
+    """The public keys that verify result manifests (`bx verify --public-key`)."""
+
+    keys: list[SigningKey]
 
 
 class Rows(BaseModel):
@@ -343,6 +374,33 @@ def _routes(app: FastAPI) -> None:
         if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
             return Response(status_code=304, headers={"ETag": etag})
         return Response(body, media_type="application/json", headers={"ETag": etag})
+
+    @app.get(
+        "/v1/jobs/{job_id}/audit", response_model=AuditTrail, responses=PROBLEM_RESPONSES, summary="A job's audit trail"
+    )
+    def get_audit(request: Request, job_id: str, identity: Caller) -> AuditTrail:
+        """Every event of one of the caller's own jobs, in order, with its hash chain. Owner only: another
+        organization gets 404, even for a public job."""
+        stores = _stores(request)
+        stored = stores.jobs.get(job_id)
+        if stored is None or stored.record["spec"]["organization"] != identity.organization:
+            raise not_found("such job")
+        events = audit.trail(stores.control, job_id)
+        return AuditTrail(
+            job_id=job_id,
+            events=[AuditEventOut(seq=e.seq, kind=e.kind, description=audit.describe(e), event=e.body, hash=e.hash) for e in events],
+            head_hash=audit.head_hash(events),
+            intact=not audit.verify_chain(job_id, events),
+        )
+
+    @app.get("/v1/keys", response_model=SigningKeys, summary="The public keys that verify result manifests")
+    def signing_keys() -> SigningKeys:
+        """Public and unauthenticated: anyone holding a manifest must be able to check it."""
+        public = signing.signing_key().public_key()
+        return SigningKeys(keys=[SigningKey(
+            key_id=signing.key_id(public), algorithm="Ed25519", public_key=signing.raw_public(public).hex(),
+            public_key_pem=signing.public_pem(public),
+        )])
 
     @app.get("/v1/leaderboards/long-term", response_model=Rows, responses=PROBLEM_RESPONSES, summary="The long-term public leaderboard")
     def long_term_board(request: Request, identity: Caller) -> Rows:

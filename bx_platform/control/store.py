@@ -160,6 +160,21 @@ webhook_attempts = sa.Table(
 )
 
 
+# A job's audit trail (bx_platform/control/audit.py): append-only like the ledger, one hash chain per job.
+audit_events = sa.Table(
+    "bx_audit_events",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),  # 1, 2, ... within the job
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the event's canonical JSON, the bytes its hash is taken of
+    sa.Column("hash", sa.String(64), nullable=False),  # sha256 of `body`, hex
+    sa.Index("ux_bx_audit_events_job_seq", "job_id", "seq", unique=True),
+)
+
+
 def default_control_url() -> str:
     """BX_CONTROL_URL, default a SQLite file `control.sqlite` in BX_HOME."""
     return store_url("BX_CONTROL_URL", "control.sqlite")

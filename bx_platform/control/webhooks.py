@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import time
@@ -30,6 +31,7 @@ import httpx
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from bx_platform.control.audit import record_event
 from bx_platform.control.keys import require_organization
 from bx_platform.control.store import utcnow, warn_once, webhook_attempts, webhook_endpoints, webhook_outbox
 from bx_platform.errors import InputError
@@ -268,7 +270,19 @@ def _attempt(engine: sa.Engine, client: httpx.Client, message: dict[str, Any], n
             .where(webhook_outbox.c.message_id == message["message_id"])
             .values(status=status, attempts=attempt, next_attempt_at=next_at, finished_at=finished, locked_until=None)
         )
+    _audit_attempt(engine, message, attempt, status_code, error, status)
     return status
+
+
+def _audit_attempt(engine: sa.Engine, message: dict[str, Any], attempt: int, status_code: int | None, error: str | None, status: str) -> None:
+    """A delivery attempt of a job's event goes into that job's audit trail (the endpoint by id, never its URL)."""
+    job_id = json.loads(message["body"]).get("data", {}).get("job_id")
+    if job_id:
+        detail = {
+            "event_type": message["event_type"], "message_id": message["message_id"], "endpoint_id": message["endpoint_id"],
+            "attempt": attempt, "status_code": status_code, "error": error, "status": status,
+        }
+        record_event(engine, job_id, "webhook_attempt", detail)
 
 
 def message_attempts(engine: sa.Engine, message_id: str) -> list[dict[str, Any]]:

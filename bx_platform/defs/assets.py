@@ -12,16 +12,16 @@ from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.quality import GateResult, execution_suite, fills_suite, market_gate, run_gate
 from bx_platform.defs.resources import ArchiveResource, ControlPlaneResource, JobStoreResource, WarehouseResource
-from bx_platform.execution.battle_room import room_frames, run_records, summary_records
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
-from bx_platform.pipeline.execution import run_job_room
+from bx_platform.pipeline.execution import execute_job
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.records import job_row
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
-from bx_platform.pipeline.staging import PinnedDataChanged, bars_by_market, check_pinned_data, job_bars
+from bx_platform.pipeline.staging import PinnedDataChanged, job_bars
+from bx_platform.pipeline.trail import check_data, record_artifact, record_claim, record_gate, record_strategy_endings
 
 GROUP = "benchmark"
 
@@ -46,6 +46,7 @@ def _settle(
     zone = "verified" if gate.success else "quarantine"
     for table in tables:
         store.move(table, job_id, "staged", zone)
+    record_gate(control.get(), job_id, check, gate, zone)
     if not gate.success:
         jobs = job_store.get()
         failure = {"stage": check, "reason": gate.summary(), "failed_expectations": gate.failures}
@@ -84,8 +85,9 @@ def market_data(
     begin_run(context.partition_key)
     record, spec = stored.record, stored.spec
     store = warehouse.get()
+    record_claim(control.get(), stored)
     try:
-        check_pinned_data(record, spec, archive.dir)
+        check_data(control.get(), record, spec, archive.dir)
     except PinnedDataChanged as changed:
         finish_job(record, "failed", store, jobs, control.get(), {"stage": "market_data", "reason": str(changed)})
         raise dg.Failure(str(changed)) from None
@@ -123,23 +125,18 @@ def market_data_quality_gate(
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[market_data], kinds={"polars", "parquet"})
 def execution_fills(
-    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource, archive: ArchiveResource
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource, archive: ArchiveResource,
+    control: ControlPlaneResource,
 ) -> dg.MaterializeResult:
     """The Battle Room: every strategy (built-in, sandboxed package or remote model, at its pinned revision) and
     the Benchmark Hold simulated on the verified bars, point in time, giving fills and mark-to-market equity
     curves, staged until the execution gate; every call to a remote model is recorded (`remote_calls`)."""
     record, spec = _job(job_store, context.partition_key)
     store = warehouse.get()
-    bars = bars_by_market(store.read("verified", "market_bars", context.partition_key), spec)
-    results, remote_calls = run_job_room(record, spec, bars, job_store.get(), archive.dir)
-    store.write("verified", "remote_calls", context.partition_key, remote_calls)
-    fills, equity = room_frames(results, context.partition_key, spec.organization)
-    store.write("staged", "fills", context.partition_key, fills)
-    store.write("staged", "equity", context.partition_key, equity)
-    store.write("verified", "strategy_runs", context.partition_key, run_records(results, context.partition_key, spec.organization))
-    store.write(
-        "verified", "execution_summary", context.partition_key,
-        summary_records(results, context.partition_key, spec.organization, spec.capital.initial),
+    results, fills = execute_job(record, spec, store, job_store.get(), archive.dir)
+    last_bar = store.read("verified", "market_bars", context.partition_key)["ts"].max()
+    record_strategy_endings(
+        control.get(), context.partition_key, {h: r.flags for h, r in results.items()}, last_bar.strftime("%Y-%m-%dT%H:%MZ")
     )
     return dg.MaterializeResult(
         metadata={
@@ -175,7 +172,8 @@ def execution_quality_gate(
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[execution_fills], kinds={"polars", "parquet"})
 def verified_metrics(
-    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource,
+    control: ControlPlaneResource,
 ) -> dg.MaterializeResult:
     """The full metric set of every strategy, per battle session and for the whole window, computed from
     verified equity curves and fills only."""
@@ -188,13 +186,14 @@ def verified_metrics(
         fills=store.read("verified", "fills", job_id),
         equity=store.read("verified", "equity", job_id),
     )
-    store.write("verified", "metrics", job_id, metrics)
+    record_artifact(control.get(), job_id, "metrics", store.write("verified", "metrics", job_id, metrics))
     return dg.MaterializeResult(metadata={"rows": metrics.height, "strategies": metrics["strategy"].n_unique()})
 
 
 @dg.asset(partitions_def=benchmark_jobs, group_name=GROUP, deps=[verified_metrics], kinds={"polars", "parquet"})
 def scores(
-    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, job_store: JobStoreResource, warehouse: WarehouseResource,
+    control: ControlPlaneResource,
 ) -> dg.MaterializeResult:
     """Utility, beta score against the Benchmark Hold, BX Score with its per-group breakdown, CapitalScore,
     ContestScore, eligibility and rank in the room; and the job's result document."""
@@ -204,6 +203,8 @@ def scores(
     jobs = job_store.get()
     scored = score_job(record, load_job_tables(job_id, store))
     publish_scores(record, scored, store, jobs)
+    record_artifact(control.get(), job_id, "scores", store.partition_path("verified", "scores", job_id))
+    record_artifact(control.get(), job_id, "result document", store.results / f"{job_id}.json")
     return dg.MaterializeResult(
         metadata={
             "outcome": scored.status,

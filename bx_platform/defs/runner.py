@@ -33,18 +33,19 @@ class RunOutcome:
 
 def run_job(spec: JobSpec, progress=print) -> RunOutcome:
     """Register the job, claim it and materialize its partition in this process on the Dagster instance."""
-    store = JobStore()
+    store, control = JobStore(), open_engine()
     try:
-        return _claim_and_run(spec, store, progress)
+        return _claim_and_run(spec, store, control, progress)
     finally:
         store.dispose()
+        control.dispose()
 
 
-def _claim_and_run(spec: JobSpec, store: JobStore, progress) -> RunOutcome:
+def _claim_and_run(spec: JobSpec, store: JobStore, control, progress) -> RunOutcome:
     from bx_platform.defs.definitions import defs
     from bx_platform.defs.partitions import benchmark_jobs
 
-    record, created = submit(spec, store, default_archive_dir())
+    record, created = submit(spec, store, default_archive_dir(), control)
     job_id = record["job_id"]
     progress(f"{'submitted' if created else 'already submitted'}: {job_id}")
     warehouse = Warehouse().ensure()
@@ -72,11 +73,7 @@ def _claim_and_run(spec: JobSpec, store: JobStore, progress) -> RunOutcome:
     stored = store.get(job_id)
     if not result.success and stored.status != FINISHED:
         failures = [e for e in result.all_events if e.is_step_failure]
-        control = open_engine()
-        try:
-            finish_job(stored.record, "failed", warehouse, store, control, step_failure(failures))
-        finally:
-            control.dispose()
+        finish_job(stored.record, "failed", warehouse, store, control, step_failure(failures))
         stored = store.get(job_id)
     return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
 

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from bx_platform.errors import InputError
 from bx_platform.pipeline.evaluation import job_periods_per_year
 from bx_platform.evaluation.luck import trial_pins
@@ -14,6 +16,7 @@ from bx_platform.jobs.store import JobStore
 from bx_platform.market import archive
 from bx_platform.market.calendars import periods_per_year
 from bx_platform.pipeline.staging import job_bars
+from bx_platform.pipeline.trail import CLI_SUBMITTER, record_submission
 from bx_platform.scoring import governance
 from bx_platform.scoring.evidence import require_minimum_evidence
 from bx_platform.strategies.handles import HandleRegistry
@@ -80,17 +83,25 @@ def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None
     }
 
 
-def submit(spec: JobSpec, store: JobStore, archive_dir: Path | None = None) -> tuple[dict[str, Any], bool]:
-    """Register the job; returns (record, created). A resubmission returns the stored record unchanged."""
+def submit(
+    spec: JobSpec, store: JobStore, archive_dir: Path | None = None, control: sa.Engine | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Register the job; returns (record, created). A resubmission returns the stored record unchanged.
+    With the control-plane store, a new job's trail starts: submitted by the operator's CLI, admitted."""
     record = build_record(spec, store, archive_dir)
     created = store.submit(record)
+    if created and control is not None:
+        record_submission(control, record, CLI_SUBMITTER)
     return (record if created else store.get(spec.job_id).record), created
 
 
 def submit_job(spec: JobSpec) -> tuple[dict[str, Any], bool]:
-    """`submit` on the default job store and archive (what `bx submit` does)."""
-    store = JobStore()
+    """`submit` on the default job store, archive and control plane (what `bx submit` does)."""
+    from bx_platform.control.store import open_engine
+
+    store, control = JobStore(), open_engine()
     try:
-        return submit(spec, store, archive.default_archive_dir())
+        return submit(spec, store, archive.default_archive_dir(), control)
     finally:
         store.dispose()
+        control.dispose()

@@ -10,16 +10,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bx_platform.execution.battle_room import run_room
+from bx_platform.execution.battle_room import room_frames, run_records, run_room, summary_records
 from bx_platform.execution.fill_model import ExecutionParams, MarketFill, venue_profile
 from bx_platform.execution.simulator import SimulationResult, market_data
 from bx_platform.jobs.spec import TIMEFRAME_SECONDS, JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market import archive
+from bx_platform.pipeline.staging import bars_by_market
 from bx_platform.strategies import registry
 from bx_platform.strategies.base import Strategy
 from bx_platform.strategies.handles import HandleRegistry
 from bx_platform.strategies.session import StrategySession
+from bx_platform.warehouse.store import Warehouse
 
 
 def execution_params(spec: JobSpec) -> ExecutionParams:
@@ -99,3 +101,22 @@ def run_job_room(
     with StrategySession(record["pinned"]["strategies"], HandleRegistry(jobs.engine), replay=replay) as session:
         results = simulate_job(spec, bars, archive_dir, open_strategy=session.open)
         return results, session.remote_calls(record["job_id"], spec.organization)
+
+
+def execute_job(
+    record: dict, spec: JobSpec, store: Warehouse, jobs: JobStore, archive_dir: Path | None = None,
+    replay: pl.DataFrame | None = None,
+) -> tuple[dict[str, SimulationResult], pl.DataFrame]:
+    """The room on the job's verified bars, written to the store: its remote calls, strategy runs and execution
+    summaries (verified), its fills and equity curves (staged, until the execution gate). Returns the results
+    and the fills."""
+    job_id = record["job_id"]
+    bars = bars_by_market(store.read("verified", "market_bars", job_id), spec)
+    results, remote_calls = run_job_room(record, spec, bars, jobs, archive_dir, replay)
+    store.write("verified", "remote_calls", job_id, remote_calls)
+    fills, equity = room_frames(results, job_id, spec.organization)
+    store.write("staged", "fills", job_id, fills)
+    store.write("staged", "equity", job_id, equity)
+    store.write("verified", "strategy_runs", job_id, run_records(results, job_id, spec.organization))
+    store.write("verified", "execution_summary", job_id, summary_records(results, job_id, spec.organization, spec.capital.initial))
+    return results, fills

@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from bx_platform.control.metering import record_usage
 from bx_platform.control.webhooks import enqueue_event
 from bx_platform.jobs.store import CLAIMED, JobStore, StoredJob
+from bx_platform.pipeline.manifest import write_manifest
 from bx_platform.pipeline.records import outcome_row
 from bx_platform.pipeline.results import failure_document
+from bx_platform.pipeline.trail import record_finish
 from bx_platform.warehouse.store import Warehouse
 
 OUTCOMES = ("complete", "partial", "failed")
@@ -52,7 +54,9 @@ def finish_job(
     stopped; a scored job's document was written by `publish_scores`) in the store (`job_outcomes`) and the
     job store; then the job's usage is charged against its quote in the ledger, and a `job.completed` or
     `job.failed` event is put in the organization's webhook outbox. The result never depends on those two:
-    they come after it is stored, and delivery happens later, from the outbox."""
+    they come after it is stored, and delivery happens later, from the outbox. Last, the terminal event of
+    the job's audit trail (the outcome, and where and why a job failed) and its signed manifest
+    (docs/verification.md), which covers every file written before it."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     job_id = record["job_id"]
@@ -67,6 +71,8 @@ def finish_job(
     organization = record["spec"]["organization"]
     payload = {"job_id": job_id, "status": outcome, "result": f"/v1/jobs/{job_id}/result"}
     enqueue_event(control, organization, EVENT_OF_OUTCOME[outcome], payload, event_key=f"{job_id}:finished")
+    record_finish(control, record, outcome, failure, warehouse.read_result(job_id))
+    write_manifest(record, outcome, warehouse, jobs, control)
 
 
 def bar_steps_run(record: dict, warehouse: Warehouse) -> int:

@@ -25,16 +25,19 @@ class PinnedDataChanged(Exception):
         self.market, self.path, self.pinned, self.actual = market, path, pinned, actual
 
 
-def check_pinned_data(record: dict, spec: JobSpec, archive_dir: Path | None = None) -> None:
+def check_pinned_data(record: dict, spec: JobSpec, archive_dir: Path | None = None) -> dict[str, str]:
     """Re-hash every dataset of the job from disk and compare with the hash pinned in its record; raise
     PinnedDataChanged naming both hashes on the first difference. A job runs on the bytes it was admitted on
-    or not at all."""
+    or not at all. Returns the hashes checked, per market."""
+    checked = {}
     for market in spec.markets:
         info = archive.find_dataset(market.venue, market.symbol, spec.timeframe, archive_dir)
         actual = archive.sha256_file(info.path)
         pinned = record["pinned"]["datasets"][market.key]
         if actual != pinned:
             raise PinnedDataChanged(market.key, info.path, pinned, actual)
+        checked[market.key] = actual
+    return checked
 
 
 def job_bars(spec: JobSpec, job_id: str, archive_dir: Path | None = None) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from bx_platform.control.metering import Admission, admit_submission
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.pipeline.admission import build_record
+from bx_platform.pipeline.trail import record_submission
 
 
 @dataclass(frozen=True)
@@ -40,4 +41,6 @@ def submit_for(
     if isinstance(admission, Refusal):
         return admission
     created = jobs.submit(record)
+    if created:
+        record_submission(control, record, identity.key_id, admission.quote.to_dict())
     return Submission(record if created else jobs.get(spec.job_id).record, created, admission)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bx_platform.control import add_endpoint, create_organization, deliver_due, enqueue_event, message_attempts
+from bx_platform.control import add_endpoint, audit, create_organization, deliver_due, enqueue_event, message_attempts
 from bx_platform.control.store import utcnow, webhook_endpoints
 from bx_platform.control.webhooks import MAX_ATTEMPTS, outbox_message, retry_delay
 from bx_platform.errors import InputError
@@ -40,6 +40,19 @@ def test_an_event_is_delivered_signed_and_verified_by_the_receiver(engine, recei
     assert (attempt["attempt"], attempt["status_code"], attempt["error"]) == (1, 204, None) and attempt["duration_ms"] > 0
     assert outbox_message(engine, message_id)["status"] == "delivered"
     assert deliver_due(engine).delivered == 0  # delivered once
+
+
+def test_each_delivery_attempt_of_a_job_event_is_in_the_jobs_audit_trail(engine, receiver):
+    ten_minutes_ago = utcnow() - timedelta(minutes=10)
+    [message_id] = enqueue_event(engine, "acme", "job.failed", PAYLOAD, now=ten_minutes_ago)
+    deliver_due(engine, now=ten_minutes_ago)  # refused: a stale timestamp
+    deliver_due(engine)  # the retry, due since, delivered
+    events = audit.trail(engine, PAYLOAD["job_id"])
+    assert [(e.content["detail"]["attempt"], e.content["detail"]["status"]) for e in events] == [(1, "pending"), (2, "delivered")]
+    assert {e.content["detail"]["message_id"] for e in events} == {message_id}
+    assert receiver.url not in "".join(e.body for e in events)  # the endpoint by id, never its URL
+    assert audit.verify_chain(PAYLOAD["job_id"], events) == []
+    assert "delivery attempt 2" in audit.describe(events[1])
 
 
 def test_the_receiver_refuses_a_tampered_body_and_a_stale_timestamp(engine, receiver):

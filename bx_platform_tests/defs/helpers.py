@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from bx_platform.control.store import open_engine
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
 from bx_platform.defs.claims import CLAIMANT_TAG
 from bx_platform.defs.partitions import benchmark_jobs
@@ -38,13 +39,18 @@ SMALL_JOB = {
 }
 
 
+def default_control_url_beside(warehouse_root: Path) -> str:
+    """A test's control plane: a SQLite file beside its warehouse."""
+    Path(warehouse_root).parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(warehouse_root).parent / 'control.sqlite'}"
+
+
 def job_resources(store_url: str, warehouse_root: Path, archive_dir: Path | None = None, control_url: str | None = None) -> dict:
     """The stores of a test's jobs; the control plane defaults to a SQLite file beside the warehouse."""
-    Path(warehouse_root).parent.mkdir(parents=True, exist_ok=True)
     return {
         "warehouse": WarehouseResource(root=str(warehouse_root)),
         "job_store": JobStoreResource(url=store_url),
-        "control": ControlPlaneResource(url=control_url or f"sqlite:///{Path(warehouse_root).parent / 'control.sqlite'}"),
+        "control": ControlPlaneResource(url=control_url or default_control_url_beside(warehouse_root)),
         "archive": ArchiveResource(path=str(archive_dir or default_archive_dir())),
     }
 
@@ -54,9 +60,10 @@ def materialize_job(
 ):
     """Submit, claim and materialize one job partition; returns (job_id, ExecuteInProcessResult)."""
     spec = parse_spec(spec_data)
-    store = JobStore(store_url)
-    record, _ = submit(spec, store, archive_dir)
+    store, control = JobStore(store_url), open_engine(control_url or default_control_url_beside(warehouse_root))
+    record, _ = submit(spec, store, archive_dir, control)
     store.dispose()
+    control.dispose()
     return record["job_id"], materialize_submitted(record["job_id"], store_url, warehouse_root, instance, archive_dir, control_url)
 
 
