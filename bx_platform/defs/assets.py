@@ -166,6 +166,7 @@ def execution_quality_gate(
         success=equity_gate.success and fills_gate.success,
         evaluated=equity_gate.evaluated + fills_gate.evaluated,
         failures=equity_gate.failures + fills_gate.failures,
+        expectations=equity_gate.expectations + fills_gate.expectations,
     )
     return _settle("execution_quality_gate", gate, ["fills", "equity"], job_id, store, job_store, control)
 

@@ -22,6 +22,7 @@ class GateResult:
     success: bool
     evaluated: int
     failures: list[dict] = field(default_factory=list)
+    expectations: list[str] = field(default_factory=list)  # each distinct expectation checked, `type(column)`
 
     @property
     def failed_expectations(self) -> list[str]:
@@ -70,6 +71,7 @@ def market_gate(bars: pl.DataFrame, asset_classes: dict[str, str]) -> GateResult
         success=all(r.success for r in results),
         evaluated=sum(r.evaluated for r in results),
         failures=[f for r in results for f in r.failures],
+        expectations=[e for r in results for e in r.expectations],
     )
 
 
@@ -125,6 +127,7 @@ def run_gate(gate: str, frame: pl.DataFrame, expectations: list, group_by: str |
     suite = gx.ExpectationSuite(name=gate, expectations=list(expectations))
     groups = frame.partition_by(group_by, maintain_order=True, as_dict=True) if group_by else {(): frame}
     failures, evaluated = [], 0
+    names = [_name(e.configuration) for e in expectations]
     for key, group in groups.items():
         batch = batch_definition.get_batch(batch_parameters={"dataframe": group.to_pandas()})
         outcome = batch.validate(suite)
@@ -135,12 +138,21 @@ def run_gate(gate: str, frame: pl.DataFrame, expectations: list, group_by: str |
                 failures.append(
                     {
                         "expectation": config.type,
-                        "column": config.kwargs.get("column") or _pair(config.kwargs),
+                        "column": _column(config),
                         "group": "/".join(str(k) for k in key) if key else None,
                         "unexpected_count": int(result.result.get("unexpected_count") or 0),
                     }
                 )
-    return GateResult(gate=gate, success=not failures, evaluated=evaluated, failures=failures)
+    return GateResult(gate=gate, success=not failures, evaluated=evaluated, failures=failures, expectations=list(dict.fromkeys(names)))
+
+
+def _column(config) -> str | None:
+    """The column (or `A>=B` pair) an expectation is about; None for a table-level one."""
+    return config.kwargs.get("column") or _pair(config.kwargs)
+
+
+def _name(config) -> str:
+    return f"{config.type}({_column(config) or 'table'})"
 
 
 def _pair(kwargs: dict) -> str | None:

@@ -62,8 +62,8 @@ def check_data(control: sa.Engine, record: dict, spec: JobSpec, archive_dir: Pat
 
 
 def record_gate(control: sa.Engine, job_id: str, check: str, gate, zone: str) -> None:
-    """A quality gate's verdict: its expectations (how many were evaluated, each one that failed) and where the
-    gated data went."""
+    """A quality gate's verdict: its expectations (each one checked, how many evaluations over the groups, each
+    one that failed) and where the gated data went."""
     record_event(
         control,
         job_id,
@@ -71,6 +71,7 @@ def record_gate(control: sa.Engine, job_id: str, check: str, gate, zone: str) ->
         {
             "gate": check,
             "passed": gate.success,
+            "expectations": gate.expectations,
             "expectations_evaluated": gate.evaluated,
             "failed_expectations": gate.failures,
             "partition_now_in": zone,

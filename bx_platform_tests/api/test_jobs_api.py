@@ -47,6 +47,17 @@ def test_submit_is_idempotent_in_json_and_yaml(platform):
         _problem(a.get(f"/v1/jobs/{body['job_id']}/result"), 409, "not_finished")
 
 
+def test_an_api_submission_starts_the_trail_with_the_key_id_and_the_quote(platform):
+    with platform.client("a") as a, platform.client("b") as b:
+        body = a.post("/v1/jobs", json={**DAILY_JOB, "name": "audited"}).json()
+        trail = a.get(f"/v1/jobs/{body['job_id']}/audit").json()
+        submitted, admitted = (json.loads(e["event"]) for e in trail["events"])
+        assert submitted["detail"]["submitted_by"] == platform.keys["a"].split(".")[0]  # the key id, never the secret
+        assert admitted["detail"]["quote"]["credits"] == body["quote"]["credits"] and trail["intact"]
+        assert platform.keys["a"] not in json.dumps(trail)
+        _problem(b.get(f"/v1/jobs/{body['job_id']}/audit"), 404, "not_found")
+
+
 def test_the_organization_comes_from_the_key(platform):
     with platform.client("a") as a:
         body = _problem(a.post("/v1/jobs", json={**DAILY_JOB, "organization": "org-b"}), 403, "organization_mismatch")

@@ -12,13 +12,16 @@ import polars as pl
 from jsonschema import Draft202012Validator
 from dagster import DagsterInstance
 
+from bx_platform.control import audit
+from bx_platform.control.store import open_engine
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
 from bx_platform.jobs.store import JobStore
 from bx_platform.paths import REPO_ROOT
 from bx_platform.warehouse.store import Warehouse
 from bx_platform.market.archive import default_archive_dir, sha256_file
 from bx_platform_tests.defs.helpers import (
-    COINBASE_BTC_1H, SMALL_JOB, doctored_archive, job_resources, materialize_job, materialize_submitted,
+    COINBASE_BTC_1H, SMALL_JOB, default_control_url_beside, doctored_archive, job_resources, materialize_job,
+    materialize_submitted,
 )
 
 RESULT_SCHEMA = REPO_ROOT / "bx_platform" / "result_schema.json"
@@ -54,6 +57,12 @@ def test_failed_gate_quarantines_and_stops_the_job(bx_home, tmp_path):
     Draft202012Validator(json.loads(RESULT_SCHEMA.read_text())).validate(document)
     materialized = {m.asset_key.path[0] for m in result.get_asset_materialization_events()}
     assert materialized == {"market_data"}
+    control = open_engine(default_control_url_beside(warehouse.root))
+    gate, finished = [e for e in audit.trail(control, job_id) if e.kind in ("quality_gate", "finished")]
+    assert gate.content["detail"]["failed_expectations"] == failed and "expect_column_values_to_be_between(close)" in gate.content["detail"]["expectations"]
+    assert "FAILED at market_data_quality_gate: market_bars: failed " in audit.describe(finished)
+    assert "expect_column_values_to_be_between(close): 1 rows" in audit.describe(finished)
+    control.dispose()
 
     with warehouse.connect_readonly() as conn:
         assert conn.execute("SELECT count(*) FROM market_bars WHERE job_id = ?", [job_id]).fetchall() == [(0,)]

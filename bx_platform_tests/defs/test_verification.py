@@ -78,6 +78,8 @@ def test_a_finished_job_has_a_full_trail_and_an_untouched_job_verifies(finished,
     assert kinds[:4] == ["submitted", "admitted", "claimed", "data_loaded"]
     assert kinds.count("quality_gate") == 2 and kinds.count("strategy_ended") == len(SMALL_JOB["strategies"]) + 1
     assert kinds[-1] == "finished" and {"artifact"} <= set(kinds)
+    market_gate = next(e.content["detail"] for e in evidence.events if e.kind == "quality_gate")
+    assert market_gate["passed"] and "expect_column_values_to_not_be_null(close)" in market_gate["expectations"]
     assert verify(evidence) == []
     manifest = evidence.manifest
     paths = {a["path"] for a in manifest["artifacts"]}
@@ -123,6 +125,7 @@ def test_every_flipped_byte_of_manifest_events_and_artifacts_is_detected(finishe
                 missed.append(f"{entry['path']} byte {position}")
         artifact.write_bytes(data)
     assert missed == [] and flips > 10_000, missed[:20]
+    print(f"{flips} single-byte flips, every one detected")  # the figure in docs/verification.md (pytest -rP)
     assert verify(evidence) == []
     jobs.dispose()
     control.dispose()
