@@ -89,9 +89,7 @@ def _print_room(result: dict) -> None:
             "max_drawdown": s["metrics"]["all"]["max_drawdown"],
             "sharpe": s["metrics"]["all"]["sharpe"],
             "flags": ", ".join(s["flags"]),
-            "eligible": "yes" if s["eligibility"]["eligible"] else "no: " + ", ".join(
-                g["gate"] for g in s["eligibility"]["failed"]
-            ),
+            "eligible": s["eligibility"]["eligible"],
         }
         for s in result["strategies"]
     ]
@@ -101,8 +99,13 @@ def _print_room(result: dict) -> None:
         f"return {percent(hold['metrics']['all']['total_return'])}"
     )
     print_table(rows, ROOM_COLUMNS, title)
+    # lists under the table, wrapped at spaces: flags and gate names are too long for a narrow column
     if result["status"] == "partial":
-        say("partial: some strategies were flagged (halted_drawdown = stopped by the job's risk profile)", "  ")
+        flagged = [f"{s['strategy']} ({', '.join(s['flags'])})" for s in result["strategies"] if s["flags"]]
+        say(f"partial: flagged {'; '.join(flagged)} (halted_* = stopped by the job's risk profile)", "  ")
+    for s in result["strategies"]:
+        if not s["eligibility"]["eligible"]:
+            say(f"not eligible: {s['strategy']} fails {', '.join(g['gate'] for g in s['eligibility']['failed'])}", "  ")
     for market, context in result["market_context"].items():
         say(
             f"market context {market}: volatility {context['vol_regime']} ({percent(context['realized_vol'])} "
@@ -113,7 +116,8 @@ def _print_room(result: dict) -> None:
 
 
 # A room as a table. Utility is in percent of capital, so beta score = utility - Benchmark Hold utility in the
-# same units (docs/scoring.md); in a narrow terminal utility goes first (the beta score carries it), then sharpe.
+# same units (docs/scoring.md). In a narrow terminal utility goes first (the beta score carries it), then the
+# flags (named again under the table), then sharpe.
 ROOM_COLUMNS = [
     Column("rank"),
     Column("tier"),
@@ -123,9 +127,9 @@ ROOM_COLUMNS = [
     Column("utility", percent=True, drop=4),
     Column("total_return", "return", percent=True),
     Column("max_drawdown", "max DD", percent=True),
-    Column("sharpe", drop=3),
-    Column("flags", drop=2, wrap=16),
-    Column("eligible", drop=1, wrap=14),
+    Column("sharpe", drop=2),
+    Column("flags", drop=3),
+    Column("eligible", drop=1),
 ]
 
 

@@ -35,7 +35,6 @@ class Column:
     header: str = ""  # the column's title (the key when empty)
     percent: bool = False  # a fraction shown as percent: 0.123 -> "12.3 %"
     drop: int = 0  # 0: always shown; else left out when the table is too wide, the highest number first
-    wrap: int | None = None  # wrap a long text at this width rather than widen the table
     whole: bool = False  # an identifier (job id, strategy handle): never folded, other columns give way
 
     @property
@@ -64,7 +63,7 @@ def cell(value, as_percent: bool = False) -> str:
             return str(value)
         if as_percent:
             return percent(value)
-        return f"{value:,.{1 if abs(value) >= 100 else 2 if abs(value) >= 1 else 4}f}"
+        return f"{value:,.{2 if value == 0 or abs(value) >= 1 else 4}f}"  # a value under 1 keeps 4 decimals
     if isinstance(value, datetime):  # minutes are enough to tell jobs and bars apart on screen
         return value.strftime("%Y-%m-%d") if value.time() == datetime.min.time() else value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
@@ -81,7 +80,7 @@ def print_table(rows: list[dict], columns: list[Column], title: str | None = Non
 
     width = terminal_width()
     texts = [{c.key: cell(row.get(c.key), c.percent) for c in columns} for row in rows]
-    numeric = {c.key for c in columns if rows and all(isinstance(row.get(c.key), (int, float, type(None))) for row in rows)}
+    numeric = {c.key for c in columns if rows and all(_is_number(row.get(c.key)) for row in rows)}
 
     def build(shown: list[Column], keep_whole: bool = True) -> Table:
         table = Table(
@@ -91,7 +90,7 @@ def print_table(rows: list[dict], columns: list[Column], title: str | None = Non
         for column in shown:
             justify = "right" if column.key in numeric else "left"
             whole = max((len(text[column.key]) for text in texts), default=0) if column.whole and keep_whole else None
-            table.add_column(column.title, overflow="fold", justify=justify, max_width=column.wrap, min_width=whole)
+            table.add_column(column.title, overflow="fold", justify=justify, min_width=whole)
         for text in texts:
             table.add_row(*[text[column.key] for column in shown])
         return table
@@ -109,6 +108,11 @@ def print_table(rows: list[dict], columns: list[Column], title: str | None = Non
     if left_out:
         table.caption = f"not shown at {width} columns: {', '.join(left_out)} (--json has every field)"
     console.print(table)
+
+
+def _is_number(value) -> bool:
+    """Right-aligned in a table: numbers and blanks, not yes/no."""
+    return value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def say(text: str, indent: str = "") -> None:

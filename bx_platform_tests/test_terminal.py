@@ -39,14 +39,14 @@ def test_every_command_that_prints_data_has_json():
 ROOM_ROW = {
     "rank": 1, "tier": 1, "strategy": "acme-fund/sma-trend", "beta_score": 12.345, "bx_score": 61.2, "utility": 0.2345,
     "total_return": 0.123, "max_drawdown": 0.0456, "sharpe": 1.234, "flags": "halted_drawdown",
-    "eligible": "no: min_sessions, min_trades, psr",
+    "eligible": False,
 }
 
 
 @pytest.mark.parametrize("width", [60, 80, 120, 200])
 def test_a_room_fits_the_terminal_and_shows_percent(monkeypatch, capsys, width):
     monkeypatch.setenv("COLUMNS", str(width))
-    print_table([ROOM_ROW, {**ROOM_ROW, "rank": 2, "strategy": "bx/cash", "flags": "", "eligible": "yes"}], ROOM_COLUMNS, "Battle Room job-c224184cdeb55b37a1dbb11e (a long name to wrap)")
+    print_table([ROOM_ROW, {**ROOM_ROW, "rank": 2, "strategy": "bx/cash", "flags": "", "eligible": True}], ROOM_COLUMNS, "Battle Room job-c224184cdeb55b37a1dbb11e (a long name to wrap)")
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line) for line in lines) <= width
     text = "\n".join(lines)
@@ -61,7 +61,8 @@ def test_a_room_fits_the_terminal_and_shows_percent(monkeypatch, capsys, width):
 def test_a_cell_shows_fractions_in_percent_and_small_ones_with_two_decimals():
     assert cell(0.123, as_percent=True) == "12.3 %"
     assert cell(-0.0004, as_percent=True) == "-0.04 %"
-    assert cell(1234.5678) == "1,234.6" and cell(0.97123) == "0.9712" and cell(None) == "" and cell(True) == "yes"
+    assert cell(1234.5678) == "1,234.57" and cell(0.97123) == "0.9712" and cell(0.0) == "0.00"
+    assert cell(None) == "" and cell(True) == "yes"
 
 
 def test_columns_are_dropped_by_their_drop_number_only(monkeypatch, capsys):
