@@ -124,9 +124,9 @@ ROOM_COLUMNS = [
     Column("strategy", whole=True),
     Column("beta_score", "beta"),
     Column("bx_score", "BX"),
-    Column("utility", percent=True, drop=4),
-    Column("total_return", "return", percent=True),
-    Column("max_drawdown", "max DD", percent=True),
+    Column("utility", drop=4),
+    Column("total_return", "return"),
+    Column("max_drawdown", "max DD"),
     Column("sharpe", drop=2),
     Column("flags", drop=3),
     Column("eligible", drop=1),
@@ -166,6 +166,7 @@ def cmd_demo(args) -> int:
         register_own_strategies(endpoint)
         demo_job(total, OWN_STRATEGIES_JOB)
     warehouse = Warehouse().ensure()
+    print()
     _print_leaderboard(warehouse)
     print("\nPublic analyst store (public data only; `bx sql` opens it read-only):")
     print(f"  {warehouse.public_path}")
@@ -195,7 +196,7 @@ LEADERBOARD_COLUMNS = [
     Column("evaluations", "evals"),
     Column("scored_evaluations", "scored", drop=5),
     Column("tier_jobs", "tier jobs", drop=6),
-    Column("eligible_share", "eligible", percent=True, drop=2),
+    Column("eligible_share", "eligible", drop=2),
     Column("violations", "viol.", drop=4),
 ]
 

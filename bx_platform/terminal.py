@@ -8,8 +8,10 @@ only: `--json` prints the stored fractions (0.123, never 12.3).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import os
 import shutil
 import sys
 import textwrap
@@ -19,7 +21,7 @@ from datetime import date, datetime
 DEFAULT_WIDTH = 80
 PENDING = "…"  # ends a progress line that the next line completes (see ProgressLines)
 
-# fields that hold fractions (of capital, of returns, of a count): shown as percent in tables
+# fields that hold fractions (of capital, of returns, of a count): the one list of what tables show in percent
 PERCENT_FIELDS = frozenset(
     {
         "total_return", "annual_return", "annual_volatility", "max_drawdown", "cvar_95", "downside_deviation",
@@ -33,7 +35,6 @@ PERCENT_FIELDS = frozenset(
 class Column:
     key: str  # the row's field
     header: str = ""  # the column's title (the key when empty)
-    percent: bool = False  # a fraction shown as percent: 0.123 -> "12.3 %"
     drop: int = 0  # 0: always shown; else left out when the table is too wide, the highest number first
     whole: bool = False  # an identifier (job id, strategy handle): never folded, other columns give way
 
@@ -63,7 +64,7 @@ def cell(value, as_percent: bool = False) -> str:
             return str(value)
         if as_percent:
             return percent(value)
-        return f"{value:,.{2 if value == 0 or abs(value) >= 1 else 4}f}"  # a value under 1 keeps 4 decimals
+        return f"{value:,.{4 if 0 < abs(value) < 0.01 else 2}f}"  # two decimals; a tiny value does not read as 0
     if isinstance(value, datetime):  # minutes are enough to tell jobs and bars apart on screen
         return value.strftime("%Y-%m-%d") if value.time() == datetime.min.time() else value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
@@ -79,18 +80,17 @@ def print_table(rows: list[dict], columns: list[Column], title: str | None = Non
     from rich.table import Table
 
     width = terminal_width()
-    texts = [{c.key: cell(row.get(c.key), c.percent) for c in columns} for row in rows]
+    texts = [{c.key: cell(row.get(c.key), c.key in PERCENT_FIELDS) for c in columns} for row in rows]
     numeric = {c.key for c in columns if rows and all(_is_number(row.get(c.key)) for row in rows)}
 
-    def build(shown: list[Column], keep_whole: bool = True) -> Table:
+    def build(shown: list[Column]) -> Table:
         table = Table(
             title=title, box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True, pad_edge=False,
             title_justify="left", caption_justify="left",
         )
         for column in shown:
             justify = "right" if column.key in numeric else "left"
-            whole = max((len(text[column.key]) for text in texts), default=0) if column.whole and keep_whole else None
-            table.add_column(column.title, overflow="fold", justify=justify, min_width=whole)
+            table.add_column(column.title, overflow="fold", justify=justify, no_wrap=column.whole)
         for text in texts:
             table.add_row(*[text[column.key] for column in shown])
         return table
@@ -102,8 +102,6 @@ def print_table(rows: list[dict], columns: list[Column], title: str | None = Non
     while Measurement.get(console, unbounded, table).maximum > width and any(column.drop for column in shown):
         shown.remove(max((column for column in shown if column.drop), key=lambda column: column.drop))
         table = build(shown)
-    if Measurement.get(console, unbounded, table).maximum > width:  # still too wide: rich wraps, identifiers too
-        table = build(shown, keep_whole=False)
     left_out = [column.title for column in columns if column not in shown]
     if left_out:
         table.caption = f"not shown at {width} columns: {', '.join(left_out)} (--json has every field)"
@@ -137,10 +135,9 @@ class ProgressLines:
         self.open_line = False
 
     def __call__(self, line: str) -> None:
-        stream = self.stream or sys.stderr
+        stream = self.stream or _descriptor_copy(sys.stderr)
         pending = line.endswith(PENDING)
-        live = stream.isatty()
-        if pending and not live:
+        if pending and not stream.isatty():
             return
         sys.stdout.flush()
         if self.open_line:
@@ -148,3 +145,14 @@ class ProgressLines:
         stream.write(self.indent + line + ("" if pending else "\n"))
         stream.flush()
         self.open_line = pending
+
+
+@functools.cache
+def _descriptor_copy(stderr):
+    """stderr as it was when progress began. While a step runs, Dagster points descriptor 2 at the step's log
+    file (its compute logs, mirrored back by a `tail` process): progress is not step output, so it writes to a
+    copy of the descriptor taken before, which still is the terminal or the pipe."""
+    try:
+        return os.fdopen(os.dup(stderr.fileno()), "w", buffering=1, encoding=stderr.encoding, errors="replace")
+    except (AttributeError, OSError, ValueError):  # no descriptor (an in-memory stderr, as under pytest)
+        return stderr

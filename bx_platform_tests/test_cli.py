@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import subprocess
 
@@ -190,3 +192,27 @@ def test_run_in_an_80_column_terminal(tmp_path):
     rows = json.loads(bx("leaderboard", "--json").stdout)
     assert {r["strategy"] for r in rows} == set(SMALL_JOB["strategies"]) and rows[0]["rank"] == 1
     assert all(0 <= r["eligible_share"] <= 1 for r in rows)  # fractions, not percent
+
+
+def test_run_in_a_terminal_shows_each_step_while_it_runs(tmp_path):
+    """stderr on a real pseudo-terminal: each step's line appears when it starts (`…`) and is replaced in place
+    when it ends, even while Dagster points descriptor 2 at the step's compute log."""
+    spec = tmp_path / "job.yaml"
+    spec.write_text(json.dumps({**SMALL_JOB, "window": {"start": "2018-01-01", "end": "2018-02-01"}, "strategies": ["bx/momentum"]}))
+    controller, terminal = pty.openpty()
+    run = subprocess.Popen([BX, "run", str(spec)], env=bx_env(tmp_path / "bx"), stdout=subprocess.PIPE, stderr=terminal, cwd=REPO_ROOT)
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert run.wait(timeout=60) in (0, 3), seen
+    screen = seen.decode()
+    assert f"[3/7] execution_fills {PENDING}\r\x1b[K[3/7] execution_fills: success " in screen, screen
+    assert "Battle Room" in run.stdout.read().decode()

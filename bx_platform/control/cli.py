@@ -48,6 +48,10 @@ def add_control_commands(sub: argparse._SubParsersAction) -> None:
         "admin (repeatable; see docs/api.md); a name given replaces its default",
     )
     key_create.set_defaults(func=cmd_key_create)
+    key_list = key_sub.add_parser("list", help="keys with their capabilities (never their secrets)")
+    key_list.add_argument("organization", nargs="?", metavar="ORG", help="one organization's keys (default: all)")
+    key_list.add_argument("--json", action="store_true", help="print a JSON array")
+    key_list.set_defaults(func=cmd_key_list)
     revoke = key_sub.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key_id", metavar="KEY_ID")
     revoke.set_defaults(func=cmd_key_revoke)
@@ -108,6 +112,30 @@ def cmd_key_create(args) -> int:
     key_id, secret = create_key(open_engine(), args.organization, parse_capabilities(args.capability))
     print(secret)
     print(f"key {key_id} for {args.organization}: the secret above is shown once; store it now", file=sys.stderr)
+    return 0
+
+
+def cmd_key_list(args) -> int:
+    from bx_platform.control import open_engine
+    from bx_platform.control.keys import list_keys
+
+    keys = list_keys(open_engine(), args.organization)
+    if args.json:
+        print_json(keys)
+    elif keys:
+        shown = [
+            {
+                **key,
+                "status": "revoked" if key["revoked_at"] else "active",
+                "capabilities": ", ".join(f"{name}={value}" for name, value in key["capabilities"]),
+            }
+            for key in keys
+        ]
+        columns = [Column("key_id", "key", whole=True), Column("organization", "org"), Column("status"),
+                   Column("created_at", "created", drop=1), Column("capabilities")]
+        print_table(shown, columns, "API keys (--json has when each was created and revoked)")
+    else:
+        print("no keys (`bx key create ORG`)")
     return 0
 
 
