@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bx_platform.control.cli import add_control_commands
@@ -15,28 +16,11 @@ from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
 from bx_platform.paths import REPO_ROOT, bx_home
 from bx_platform.strategies.cli import add_strategy_commands
+from bx_platform.terminal import PERCENT_FIELDS, Column, ProgressLines, percent, print_json, print_table, say
 from bx_platform.verification_cli import add_verification_commands
 
 EXIT_FAILED, EXIT_INVALID = 1, 2
 DEMO_JOBS = REPO_ROOT / "data" / "jobs"
-
-
-def _print_table(rows: list[dict], columns: list[str], title: str | None = None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*[_fmt(row.get(column)) for column in columns])
-    Console(width=160).print(table)
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4f}"
-    return "" if value is None else str(value)
 
 
 # -- commands ------------------------------------------------------------------------------------------
@@ -71,12 +55,15 @@ def cmd_run(args) -> int:
     from bx_platform.defs.runner import run_job
 
     try:
-        outcome = run_job(spec, progress=lambda line: print(line, file=sys.stderr))
+        outcome = run_job(spec, progress=ProgressLines())  # on stderr: stdout stays the data (--json)
     except InputError as error:
         raise _in_file(args.job, error) from None
-    if outcome.result:
-        _print_room(outcome.result)
-    print(f"{outcome.job_id}: {outcome.status}")
+    if args.json:
+        print_json(outcome.result or {"job_id": outcome.job_id, "status": outcome.status})
+    else:
+        if outcome.result:
+            _print_room(outcome.result)
+        print(f"{outcome.job_id}: {outcome.status}")
     return outcome.exit_code
 
 
@@ -96,32 +83,55 @@ def _print_room(result: dict) -> None:
             "rank": s["rank"],
             "tier": s["tier"],
             "strategy": s["strategy"],
-            "beta score": s["scores"]["beta_score"],
-            "BX Score": s["scores"]["bx_score"]["score"],
+            "beta_score": s["scores"]["beta_score"],
+            "bx_score": s["scores"]["bx_score"]["score"],
             "utility": s["scores"]["utility"],
-            "total return": s["metrics"]["all"]["total_return"],
-            "max drawdown": s["metrics"]["all"]["max_drawdown"],
+            "total_return": s["metrics"]["all"]["total_return"],
+            "max_drawdown": s["metrics"]["all"]["max_drawdown"],
             "sharpe": s["metrics"]["all"]["sharpe"],
             "flags": ", ".join(s["flags"]),
-            "eligible": "yes" if s["eligibility"]["eligible"] else "no: " + ", ".join(
-                g["gate"] for g in s["eligibility"]["failed"]
-            ),
+            "eligible": s["eligibility"]["eligible"],
         }
         for s in result["strategies"]
     ]
     hold = result["benchmark_hold"]
     title = (
-        f"Battle Room {result['job_id']}{name} - Benchmark Hold utility "
-        f"{hold['utility']:.4f}, return {hold['metrics']['all']['total_return']:.4f}"
+        f"Battle Room {result['job_id']}{name}: Benchmark Hold utility {percent(hold['utility'])}, "
+        f"return {percent(hold['metrics']['all']['total_return'])}"
     )
-    _print_table(rows, list(rows[0]), title)
+    print_table(rows, ROOM_COLUMNS, title)
+    # lists under the table, wrapped at spaces: flags and gate names are too long for a narrow column
     if result["status"] == "partial":
-        print("  partial: some strategies were flagged (halted_drawdown = stopped by the job's risk profile)")
+        flagged = [f"{s['strategy']} ({', '.join(s['flags'])})" for s in result["strategies"] if s["flags"]]
+        say(f"partial: flagged {'; '.join(flagged)} (halted_* = stopped by the job's risk profile)", "  ")
+    for s in result["strategies"]:
+        if not s["eligibility"]["eligible"]:
+            say(f"not eligible: {s['strategy']} fails {', '.join(g['gate'] for g in s['eligibility']['failed'])}", "  ")
     for market, context in result["market_context"].items():
-        print(
-            f"  market context {market}: volatility {context['vol_regime']} ({context['realized_vol']:.2f} annualized), "
-            f"{context['trend_regime']} (efficiency {context['efficiency_ratio']:.2f}), liquidity {context['liquidity']}"
+        say(
+            f"market context {market}: volatility {context['vol_regime']} ({percent(context['realized_vol'])} "
+            f"annualized), {context['trend_regime']} (efficiency {context['efficiency_ratio']:.2f}), liquidity "
+            f"{context['liquidity']}",
+            "  ",
         )
+
+
+# A room as a table. Utility is in percent of capital, so beta score = utility - Benchmark Hold utility in the
+# same units (docs/scoring.md). In a narrow terminal utility goes first (the beta score carries it), then the
+# flags (named again under the table), then sharpe.
+ROOM_COLUMNS = [
+    Column("rank"),
+    Column("tier"),
+    Column("strategy", whole=True),
+    Column("beta_score", "beta"),
+    Column("bx_score", "BX"),
+    Column("utility", drop=4),
+    Column("total_return", "return"),
+    Column("max_drawdown", "max DD"),
+    Column("sharpe", drop=2),
+    Column("flags", drop=3),
+    Column("eligible", drop=1),
+]
 
 
 def cmd_demo(args) -> int:
@@ -136,13 +146,13 @@ def cmd_demo(args) -> int:
         shutil.rmtree(bx_home(), ignore_errors=True)
     specs = sorted(DEMO_JOBS.glob("*.yaml"))
     total = len(specs) + 1
-    print(f"BX Platform demo: {total} example jobs from {DEMO_JOBS.relative_to(REPO_ROOT)}/ on the real archive")
+    say(f"BX Platform demo: {total} example jobs from {DEMO_JOBS.relative_to(REPO_ROOT)}/ on the real archive")
     worst = 0
 
     def demo_job(i: int, path: Path) -> None:
         nonlocal worst
-        print(f"\n[{i}/{total}] {path.name}")
-        outcome = run_job(load_spec(path), progress=lambda line: print("  " + line))
+        print(f"\nJob {i} of {total}: {path.name}")
+        outcome = run_job(load_spec(path), progress=ProgressLines(indent="  "))
         if outcome.result:
             _print_room(outcome.result)
         print(f"  -> {outcome.status}")
@@ -150,30 +160,55 @@ def cmd_demo(args) -> int:
 
     for i, path in enumerate(specs, 1):
         demo_job(i, path)
-    print(f"\nYour own strategies: registering the example package as {PACKAGE_HANDLE} (sandboxed process) and the "
-          f"example remote model as {REMOTE_HANDLE} (HTTP on 127.0.0.1), as `bx strategy register` does")
+    print()
+    say(f"Your own strategies: registering the example package as {PACKAGE_HANDLE} (sandboxed process) and the "
+        f"example remote model as {REMOTE_HANDLE} (HTTP on 127.0.0.1), as `bx strategy register` does")
     with example_remote_model() as endpoint:
         register_own_strategies(endpoint)
         demo_job(total, OWN_STRATEGIES_JOB)
     warehouse = Warehouse().ensure()
+    print()
     _print_leaderboard(warehouse)
-    print(f"\nPublic analyst store: {warehouse.public_path}  (public data only; open it read-only)")
-    print(f"Operator store (every job, private ones too): {warehouse.duckdb_path}")
-    print("Example query, in Python:")
-    print(f"  duckdb.connect('{warehouse.public_path}', read_only=True).sql(")
-    print("    'SELECT job_id, strategy, round(beta_score, 2) AS beta, round(bx_score, 1) AS bx FROM public_scores ORDER BY beta DESC LIMIT 5').show()")
+    print("\nPublic analyst store (public data only; `bx sql` opens it read-only):")
+    print(f"  {warehouse.public_path}")
+    print("Operator store (every job, private ones too; `bx sql --operator`):")
+    print(f"  {warehouse.duckdb_path}")
+    print("Example query (ready-made ones: sql/queries.sql):")
+    print(f"  bx sql \"{DEMO_QUERY}\"")
     return worst
 
 
-def _leaderboard_rows(warehouse) -> tuple[list[dict], list[str]]:
+DEMO_QUERY = "SELECT strategy, bx_score FROM public_scores ORDER BY 2 DESC LIMIT 5"
+
+
+def _leaderboard_rows(warehouse) -> list[dict]:
     """The newest published board, read from its Parquet snapshot: no DuckDB file, so no lock to wait for."""
-    board = warehouse.read_snapshot("leaderboard").sort("market_class", "rank")
-    return board.to_dicts(), board.columns
+    return warehouse.read_snapshot("leaderboard").sort("market_class", "rank").to_dicts()
+
+
+LEADERBOARD_COLUMNS = [
+    Column("market_class", "class"),
+    Column("rank"),
+    Column("tier"),
+    Column("strategy", whole=True),
+    Column("credible_score", "score"),
+    Column("mean_bx_score", "mean BX"),
+    Column("credibility", "cred.", drop=3),
+    Column("evaluations", "evals"),
+    Column("scored_evaluations", "scored", drop=5),
+    Column("tier_jobs", "tier jobs", drop=6),
+    Column("eligible_share", "eligible", drop=2),
+    Column("violations", "viol.", drop=4),
+]
 
 
 def _print_leaderboard(warehouse) -> None:
-    rows, columns = _leaderboard_rows(warehouse)
-    _print_table(rows, columns, "Long-term public leaderboard (credibility-weighted BX Score, one board per market class; tier 1 = not told apart from the best at 90 %)")
+    print_table(
+        _leaderboard_rows(warehouse),
+        LEADERBOARD_COLUMNS,
+        "Long-term public leaderboard: score = credibility-weighted BX Score, one board per market class; "
+        "tier 1 = not told apart from the best at 90 %",
+    )
 
 
 def cmd_result(args) -> int:
@@ -187,7 +222,7 @@ def cmd_result(args) -> int:
     if args.json:
         if result is None:
             raise InputError("JOB_ID", f"{args.job_id} has no result ({stored.status}, {stored.outcome or 'no outcome yet'})")
-        print(json.dumps(result, sort_keys=True, indent=2))
+        print_json(result)
         return 0
     if result:
         _print_room(result)
@@ -215,12 +250,28 @@ def cmd_jobs(args) -> int:
         for job in jobs
     ]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
     elif rows:
-        _print_table(rows, list(rows[0]), "Jobs, newest first")
+        shown = [{**row, "submitted_at": _when(row["submitted_at"]), "finished_at": _when(row["finished_at"])} for row in rows]
+        print_table(shown, JOBS_COLUMNS, "Jobs, newest first (times UTC)")
     else:
         print("no jobs" + (f" in state {args.status}" if args.status else ""))
     return 0
+
+
+JOBS_COLUMNS = [
+    Column("job_id", whole=True),
+    Column("status"),
+    Column("submitted_at", "submitted"),
+    Column("organization", "org", drop=2),
+    Column("finished_at", "finished", drop=1),
+    Column("name", drop=3),
+]
+
+
+def _when(stored: str | None) -> datetime | None:
+    """A stored ISO timestamp, in UTC, for display."""
+    return datetime.fromisoformat(stored).astimezone(timezone.utc) if stored else None
 
 
 def cmd_leaderboard(args) -> int:
@@ -228,8 +279,7 @@ def cmd_leaderboard(args) -> int:
 
     warehouse = Warehouse()  # a reader: creates nothing, opens no DuckDB file
     if args.json:
-        rows, _ = _leaderboard_rows(warehouse)
-        print(json.dumps(rows, indent=2, default=str))
+        print_json(_leaderboard_rows(warehouse))
     else:
         _print_leaderboard(warehouse)
     return 0
@@ -256,7 +306,11 @@ def cmd_data_list(args) -> int:
         {"venue": d.venue, "symbol": d.symbol, "timeframe": d.timeframe, "start": d.start, "end": d.end, "rows": d.rows, "calendar": d.calendar}
         for d in list_datasets()
     ]
-    _print_table(rows, list(rows[0]), "Canonical archive")
+    if args.json:
+        print_json(rows)
+    else:
+        columns = [Column("venue"), Column("symbol"), Column("timeframe", "tf"), Column("start"), Column("end"), Column("rows"), Column("calendar", drop=1)]
+        print_table(rows, columns, "Canonical archive (start and end: first and last bar, UTC)")
     return 0
 
 
@@ -272,7 +326,8 @@ def cmd_metrics(args) -> int:
     if args.json:
         print(json.dumps(result, sort_keys=True, allow_nan=False))
     else:
-        _print_table([{"metric": k, "value": v} for k, v in result.items()], ["metric", "value"])
+        rows = [{"metric": name, "value": percent(value) if name in PERCENT_FIELDS and value is not None else value} for name, value in result.items()]
+        print_table(rows, [Column("metric"), Column("value")])
     return 0
 
 
@@ -284,6 +339,21 @@ def cmd_warehouse_init(args) -> int:
         warehouse.create_views()
     print(warehouse.duckdb_path)
     return 0
+
+
+def cmd_sql(args) -> int:
+    from bx_platform.warehouse.store import Warehouse
+
+    warehouse = Warehouse()  # a reader: creates nothing
+    store = warehouse.duckdb_path if args.operator else warehouse.public_path
+    if not store.is_file():
+        raise InputError(str(store), "no store yet: run a job first (`bx run JOB.yaml` or `bx demo`)")
+    duckdb_cli = Path(sys.executable).parent / "duckdb"  # installed with the project (duckdb-cli)
+    if not duckdb_cli.is_file():
+        raise InputError(str(duckdb_cli), "the DuckDB command line is missing: reinstall with `python3 bootstrap.py install`")
+    sys.stdout.flush()
+    # the CLI takes over this process: Ctrl-C then interrupts a query inside it instead of ending `bx`
+    os.execv(duckdb_cli, [str(duckdb_cli), "-readonly", str(store), *([args.query] if args.query else [])])
 
 
 def _dagster_command(what: str, command: list[str]) -> int:
@@ -335,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="register a job and run it now through Dagster; print the result")
     run.add_argument("job", help="job spec YAML file")
+    run.add_argument("--json", action="store_true", help="print the result document (progress stays on stderr)")
     run.set_defaults(func=cmd_run)
 
     result = sub.add_parser("result", help="a job's status and result (the room, or the result document with --json)")
@@ -368,7 +439,13 @@ def build_parser() -> argparse.ArgumentParser:
     data_import.add_argument("--archive", help="archive folder to write (default: data/archive or $BX_ARCHIVE_DIR)")
     data_import.set_defaults(func=cmd_data_import)
     data_list = data_sub.add_parser("list", help="list the archive's datasets")
+    data_list.add_argument("--json", action="store_true", help="print a JSON array")
     data_list.set_defaults(func=cmd_data_list)
+
+    sql = sub.add_parser("sql", help="open the analyst store read-only in the DuckDB command line, or run one query")
+    sql.add_argument("query", nargs="?", metavar="QUERY", help="SQL to run and print (default: an interactive session)")
+    sql.add_argument("--operator", action="store_true", help="the operator store (every job, private ones too) instead of the public one")
+    sql.set_defaults(func=cmd_sql)
 
     warehouse = sub.add_parser("warehouse", help="the DuckDB analytical store")
     warehouse_sub = warehouse.add_subparsers(dest="warehouse_command", required=True, metavar="ACTION")

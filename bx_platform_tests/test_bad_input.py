@@ -281,7 +281,7 @@ def test_the_leaderboard_needs_no_lock_while_an_analyst_holds_the_duckdb_file(tm
     finally:
         holder.communicate("", timeout=30)
     assert done.returncode == 0, done.stderr
-    assert "bx/sma-trend" in done.stdout and "55.0000" in done.stdout
+    assert "bx/sma-trend" in done.stdout and "55.00" in done.stdout
 
 
 def test_a_fresh_home_has_an_empty_leaderboard_and_creates_nothing(bx_home, capsys):

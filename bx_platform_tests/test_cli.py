@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import subprocess
 
 import polars as pl
@@ -11,6 +14,7 @@ import pytest
 from bx_platform.cli import main
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.paths import REPO_ROOT
+from bx_platform.terminal import PENDING
 from bx_platform_tests.defs.helpers import BX, SMALL_JOB, bx_env
 
 GOOD_YAML = """\
@@ -150,15 +154,65 @@ def test_jobs_lists_states_and_filters(bx_home, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == []
 
 
-def test_run_prints_step_names_without_the_repeated_asset_prefix(tmp_path):
+def _fits(output: str, width: int = 80) -> None:
+    """No line wider than the terminal, except a path printed alone on its line (never broken)."""
+    for line in output.splitlines():
+        assert len(line) <= width or line.strip().startswith("/") and " " not in line.strip(), line
+
+
+def test_run_in_an_80_column_terminal(tmp_path):
+    """`bx run` as the demo runs each job: a progress line per Dagster step with its time (on stderr, without
+    the asset prefix the step key repeats), then the room; the room, the leaderboard, the jobs and the archive
+    print in 80 columns, returns in percent; --json prints the stored fractions and nothing else."""
     spec = tmp_path / "job.yaml"
     spec.write_text(json.dumps(SMALL_JOB))
-    env = bx_env(tmp_path / "bx")
-    done = subprocess.run([BX, "run", str(spec)], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
-    assert done.returncode in (0, 3), done.stderr
-    assert "  market_data_quality_gate: success" in done.stderr
-    assert "  execution_quality_gate: success" in done.stderr
-    assert "market_data_market_data" not in done.stderr
-    board = subprocess.run([BX, "leaderboard", "--json"], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
-    rows = json.loads(board.stdout)
+    env = bx_env(tmp_path / "bx", COLUMNS="80")
+
+    def bx(*argv):
+        done = subprocess.run([BX, *argv], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+        assert done.returncode in (0, 3), done.stderr
+        return done
+
+    run = bx("run", str(spec))
+    steps = re.findall(r"^\[(\d+)/(\d+)\] (\w+): (\w+) \d+\.\d s$", run.stderr, flags=re.MULTILINE)
+    assert len(steps) == int(steps[0][1]) == 7 and [int(done) for done, *_ in steps] == list(range(1, 8)), run.stderr
+    assert {(name, outcome) for *_, name, outcome in steps} >= {("market_data_quality_gate", "success"), ("execution_quality_gate", "success"), ("scores", "success")}
+    assert "market_data_market_data" not in run.stderr and PENDING not in run.stderr  # a pipe gets finished steps only
+    assert "Battle Room" in run.stdout and " %" in run.stdout
+    _fits(run.stdout)
+    _fits(run.stderr)
+    job_id = run.stdout.strip().splitlines()[-1].split(":")[0]
+
+    for argv in (["leaderboard"], ["jobs"], ["result", job_id], ["data", "list"], ["strategy", "list"]):
+        _fits(bx(*argv).stdout)
+
+    again = bx("run", str(spec), "--json")  # the job is finished: its result document, alone on stdout
+    document = json.loads(again.stdout)
+    assert document["job_id"] == job_id and -1 <= document["strategies"][0]["metrics"]["all"]["total_return"] < 10
+    rows = json.loads(bx("leaderboard", "--json").stdout)
     assert {r["strategy"] for r in rows} == set(SMALL_JOB["strategies"]) and rows[0]["rank"] == 1
+    assert all(0 <= r["eligible_share"] <= 1 for r in rows)  # fractions, not percent
+
+
+def test_run_in_a_terminal_shows_each_step_while_it_runs(tmp_path):
+    """stderr on a real pseudo-terminal: each step's line appears when it starts (`…`) and is replaced in place
+    when it ends, even while Dagster points descriptor 2 at the step's compute log."""
+    spec = tmp_path / "job.yaml"
+    spec.write_text(json.dumps({**SMALL_JOB, "window": {"start": "2018-01-01", "end": "2018-02-01"}, "strategies": ["bx/momentum"]}))
+    controller, terminal = pty.openpty()
+    run = subprocess.Popen([BX, "run", str(spec)], env=bx_env(tmp_path / "bx"), stdout=subprocess.PIPE, stderr=terminal, cwd=REPO_ROOT)
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert run.wait(timeout=60) in (0, 3), seen
+    screen = seen.decode()
+    assert f"[3/7] execution_fills {PENDING}\r\x1b[K[3/7] execution_fills: success " in screen, screen
+    assert "Battle Room" in run.stdout.read().decode()

@@ -7,11 +7,11 @@ Secrets (API keys, webhook signing secrets) are printed once, on stdout, and nev
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 
 from bx_platform.errors import InputError
+from bx_platform.terminal import Column, print_json, print_table
 
 PERIOD_HELP = "YYYY-MM (a month, default: this month), YYYY-MM-DD (a day), START..END (dates, END excluded) or all"
 
@@ -26,6 +26,9 @@ def add_control_commands(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--jobs-per-hour", type=int, help="organization-wide frequency limit")
     create.add_argument("--jobs-per-day", type=int, help="organization-wide frequency limit")
     create.set_defaults(func=cmd_org_create)
+    listing = org_sub.add_parser("list", help="organizations and their balances")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(func=cmd_org_list)
     grant = org_sub.add_parser("grant", help="add compute credits to an organization's budget")
     grant.add_argument("name", metavar="ORG")
     grant.add_argument("credits", type=float, metavar="CREDITS")
@@ -45,6 +48,10 @@ def add_control_commands(sub: argparse._SubParsersAction) -> None:
         "admin (repeatable; see docs/api.md); a name given replaces its default",
     )
     key_create.set_defaults(func=cmd_key_create)
+    key_list = key_sub.add_parser("list", help="keys with their capabilities (never their secrets)")
+    key_list.add_argument("organization", nargs="?", metavar="ORG", help="one organization's keys (default: all)")
+    key_list.add_argument("--json", action="store_true", help="print a JSON array")
+    key_list.set_defaults(func=cmd_key_list)
     revoke = key_sub.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key_id", metavar="KEY_ID")
     revoke.set_defaults(func=cmd_key_revoke)
@@ -76,6 +83,21 @@ def cmd_org_create(args) -> int:
     return 0
 
 
+def cmd_org_list(args) -> int:
+    from bx_platform.control import balance, open_engine
+    from bx_platform.control.keys import list_organizations
+
+    engine = open_engine()
+    rows = [{"organization": name, "balance": balance(engine, name) / 1000} for name in list_organizations(engine)]
+    if args.json:
+        print_json(rows)
+    elif rows:
+        print_table(rows, [Column("organization"), Column("balance", "balance (credits)")], "Organizations")
+    else:
+        print("no organizations (`bx org create NAME`)")
+    return 0
+
+
 def cmd_org_grant(args) -> int:
     from bx_platform.control import grant_credits, open_engine
 
@@ -90,6 +112,30 @@ def cmd_key_create(args) -> int:
     key_id, secret = create_key(open_engine(), args.organization, parse_capabilities(args.capability))
     print(secret)
     print(f"key {key_id} for {args.organization}: the secret above is shown once; store it now", file=sys.stderr)
+    return 0
+
+
+def cmd_key_list(args) -> int:
+    from bx_platform.control import open_engine
+    from bx_platform.control.keys import list_keys
+
+    keys = list_keys(open_engine(), args.organization)
+    if args.json:
+        print_json(keys)
+    elif keys:
+        shown = [
+            {
+                **key,
+                "status": "revoked" if key["revoked_at"] else "active",
+                "capabilities": ", ".join(f"{name}={value}" for name, value in key["capabilities"]),
+            }
+            for key in keys
+        ]
+        columns = [Column("key_id", "key", whole=True), Column("organization", "org"), Column("status"),
+                   Column("created_at", "created", drop=1), Column("capabilities")]
+        print_table(shown, columns, "API keys (--json has when each was created and revoked)")
+    else:
+        print("no keys (`bx key create ORG`)")
     return 0
 
 
@@ -110,20 +156,34 @@ def cmd_usage(args) -> int:
     names = [args.org] if args.org else list_organizations(engine)
     statements = [usage_statement(engine, name, start, end).to_dict() for name in names]
     if args.json:
-        print(json.dumps(statements, indent=2))
+        print_json(statements)
         return 0
+    period = f"{start:%Y-%m-%d} .. {end:%Y-%m-%d} (end excluded)"
+    print_table([{**s, "job_count": len(s["jobs"])} for s in statements], USAGE_COLUMNS, f"Usage in compute credits, {period}")
     for s in statements:
-        print(
-            f"{s['organization']}  {s['start'][:10]} .. {s['end'][:10]}: opening {s['opening_balance']:g}, "
-            f"granted {s['granted']:g}, charged {s['charged']:g}, held {s['held']:g}, closing {s['closing_balance']:g} "
-            f"credits; {len(s['jobs'])} jobs, {s['cpu_seconds']:.1f} CPU s, {s['bar_steps']} bar-steps"
-        )
-        for job in s["jobs"]:
-            print(
-                f"  {job['job_id']}  quoted {job['quoted_credits']:g}  charged {job['charged_credits']:g}  "
-                f"cpu {job['cpu_seconds']:.1f} s  bar-steps {job['bar_steps']}"
-            )
+        if s["jobs"]:
+            print_table(s["jobs"], JOB_USAGE_COLUMNS, f"Jobs of {s['organization']}")
     return 0
+
+
+USAGE_COLUMNS = [
+    Column("organization", "org"),
+    Column("opening_balance", "opening"),
+    Column("granted"),
+    Column("charged"),
+    Column("held"),
+    Column("closing_balance", "closing"),
+    Column("job_count", "jobs"),
+    Column("cpu_seconds", "CPU s", drop=1),
+    Column("bar_steps", "bar-steps", drop=2),
+]
+JOB_USAGE_COLUMNS = [
+    Column("job_id", whole=True),
+    Column("quoted_credits", "quoted"),
+    Column("charged_credits", "charged"),
+    Column("cpu_seconds", "CPU s", drop=1),
+    Column("bar_steps", "bar-steps", drop=2),
+]
 
 
 def cmd_webhook_add(args) -> int:

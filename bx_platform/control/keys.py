@@ -111,6 +111,19 @@ def key_identity(engine: sa.Engine, key_id: str) -> KeyIdentity:
         return KeyIdentity(key_id=key_id, organization=row["organization"], capabilities=_capabilities(conn, key_id))
 
 
+def list_keys(engine: sa.Engine, organization: str | None = None) -> list[dict]:
+    """Every key (of one organization), oldest first: id, organization, created, revoked and its capabilities as
+    stored (capability, value) pairs. Never a secret's hash."""
+    query = sa.select(api_keys.c.key_id, api_keys.c.organization, api_keys.c.created_at, api_keys.c.revoked_at)
+    if organization:
+        query = query.where(api_keys.c.organization == organization)
+    with engine.connect() as conn:
+        if organization:
+            require_organization(conn, organization)
+        keys = conn.execute(query.order_by(api_keys.c.created_at, api_keys.c.key_id)).mappings().all()
+        return [{**key, "capabilities": _capabilities(conn, key["key_id"]).to_rows()} for key in keys]
+
+
 def _capabilities(conn: sa.Connection, key_id: str) -> Capabilities:
     rows = conn.execute(
         sa.select(key_capabilities.c.capability, key_capabilities.c.value).where(key_capabilities.c.key_id == key_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass
 
 from bx_platform.control.store import open_engine
@@ -12,6 +14,7 @@ from bx_platform.jobs.store import FINISHED, JobStore
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.pipeline.admission import submit
 from bx_platform.pipeline.lifecycle import claim_job, finish_job
+from bx_platform.terminal import PENDING
 from bx_platform.warehouse.store import Warehouse
 
 # `bx run` exit codes (docs/conventions.md)
@@ -58,24 +61,52 @@ def _claim_and_run(spec: JobSpec, store: JobStore, control, progress) -> RunOutc
     instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
     job = defs.resolve_job_def("benchmark_job")
     progress(f"running {job_id} through Dagster ({_count(spec.strategies, 'strategy', 'strategies')}, {_count(spec.markets, 'market', 'markets')})")
+    run_id = str(uuid.uuid4())  # known before the run starts, to listen to its events
+    steps = StepProgress(len(job.graph.nodes), progress)
+    instance.add_event_listener(run_id, steps)  # called in this thread as each event of the run is stored
     result = job.execute_in_process(
         instance=instance,
         partition_key=job_id,
+        run_id=run_id,
         raise_on_error=False,
         tags={CLAIMANT_TAG: CLAIMANT},
         # the run's full event log is in the instance; the terminal gets our progress lines (a failed quality
         # gate is an expected outcome, reported from the result document, not a stack trace)
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
-    for event in result.all_events:
-        if event.is_step_success or event.is_step_failure or event.is_step_skipped:
-            progress(f"  {step_label(event.step_key)}: {event.event_type_value.replace('STEP_', '').lower()}")
+    progress(f"{steps.finished} of {steps.total} steps in {time.monotonic() - steps.started_at:.1f} s")
     stored = store.get(job_id)
     if not result.success and stored.status != FINISHED:
         failures = [e for e in result.all_events if e.is_step_failure]
         finish_job(stored.record, "failed", warehouse, store, control, step_failure(failures))
         stored = store.get(job_id)
     return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
+
+
+class StepProgress:
+    """Progress lines of a run from Dagster's event stream: `[2/6] execution_fills …` when a step starts, and
+    `[2/6] execution_fills: success 3.2 s` when it ends (success, failure or skipped)."""
+
+    def __init__(self, total: int, progress):
+        self.total, self.progress = total, progress
+        self.started_at = time.monotonic()
+        self.step_started: dict[str, float] = {}
+        self.finished = 0
+
+    def __call__(self, entry) -> None:
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            return
+        label = step_label(event.step_key)
+        if event.is_step_start:
+            self.step_started[event.step_key] = time.monotonic()
+            self.progress(f"[{self.finished + 1}/{self.total}] {label} {PENDING}")
+        elif event.is_step_success or event.is_step_failure or event.is_step_skipped:
+            self.finished += 1
+            outcome = event.event_type_value.replace("STEP_", "").lower()
+            started = self.step_started.get(event.step_key)
+            elapsed = f" {time.monotonic() - started:.1f} s" if started is not None else ""
+            self.progress(f"[{self.finished}/{self.total}] {label}: {outcome}{elapsed}")
 
 
 def step_label(step_key: str) -> str:

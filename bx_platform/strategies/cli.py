@@ -6,11 +6,11 @@ credential is read from an environment variable (`--token-env`), so it appears i
 
 from __future__ import annotations
 
-import json
 import os
 
 from bx_platform.errors import InputError
 from bx_platform.strategies.handles import VISIBILITIES, HandleRegistry, PRIVATE
+from bx_platform.terminal import Column, print_json, print_table
 
 
 def cmd_register(args) -> int:
@@ -33,14 +33,30 @@ def cmd_register(args) -> int:
 def cmd_list(args) -> int:
     registrations = HandleRegistry().listing(args.organization)
     if args.json:
-        print(json.dumps([registration.public() for registration in registrations], sort_keys=True, indent=2))
+        print_json([registration.public() for registration in registrations])
         return 0
     scope = f"usable by {args.organization}" if args.organization else "registered"
-    print(f"{len(registrations)} strategy handle{'' if len(registrations) == 1 else 's'} {scope} (built-ins bx/* are usable by everyone)")
-    for r in registrations:
-        pinned = f"{r.distribution} {r.version} sha256 {r.sha256[:12]}" if r.sha256 else f"model {r.version}"
-        print(f"  {r.handle}  rev {r.revision}  {r.kind}  {r.visibility} (owner {r.organization})  lookback {r.lookback}  {pinned}")
+    rows = [
+        {
+            **r.public(),
+            "pinned": f"{r.distribution} {r.version} sha256 {r.sha256[:12]}" if r.sha256 else f"model {r.version}",
+        }
+        for r in registrations
+    ]
+    title = f"{len(registrations)} strategy handle{'' if len(registrations) == 1 else 's'} {scope} (built-ins bx/* are usable by everyone)"
+    print_table(rows, LIST_COLUMNS, title)
     return 0
+
+
+LIST_COLUMNS = [
+    Column("handle", whole=True),
+    Column("revision", "rev"),
+    Column("kind"),
+    Column("visibility"),
+    Column("organization", "owner", drop=2),
+    Column("lookback", drop=1),
+    Column("pinned", drop=3),
+]
 
 
 def add_strategy_commands(subparsers) -> None:

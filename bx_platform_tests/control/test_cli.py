@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timezone
 
 import pytest
@@ -38,9 +39,18 @@ def test_an_operator_creates_an_organization_a_key_and_reads_the_usage(bx_home, 
     assert statement["granted"] == 100 and statement["jobs"][0]["job_id"] == spec.job_id
     assert statement["closing_balance"] == pytest.approx(100 - statement["charged"])
     code, out, _ = _bx(capsys, "usage")
-    assert code == 0 and out.startswith("acme ") and spec.job_id in out
+    assert code == 0 and out.startswith("Usage in compute credits") and "Jobs of acme" in out and spec.job_id in out
+    assert re.search(r"^acme +0\.00 +100\.00 ", out, flags=re.MULTILINE), out  # opening, granted: a table row
+    code, out, _ = _bx(capsys, "org", "list")
+    assert code == 0 and re.search(r"^acme +\d", out, flags=re.MULTILINE), out
 
+    code, out, _ = _bx(capsys, "key", "list", "acme", "--json")
+    [key] = json.loads(out)
+    assert key["key_id"] == identity.key_id and ["market", "coinbase:*"] in key["capabilities"] and key["revoked_at"] is None
+    assert "secret_hash" not in key and secret not in out
     assert _bx(capsys, "key", "revoke", identity.key_id)[1] == f"{identity.key_id}: revoked\n"
+    code, out, _ = _bx(capsys, "key", "list")
+    assert code == 0 and identity.key_id in out and "market=coinbase:*" in out and secret not in out
     assert authenticate(engine, secret) is None
     granted = _bx(capsys, "org", "grant", "acme", "5", "--note", "goodwill")[1]
     assert granted == f"acme: balance {105 - statement['charged']:g} credits\n"

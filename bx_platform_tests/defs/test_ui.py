@@ -9,7 +9,8 @@ import urllib.request
 from bx_platform_tests.defs.helpers import BX, bx_env, start_group, stop_group, wait_for
 
 QUERY = """
-{ assetNodes { assetKey { path } dependencyKeys { path } partitionDefinition { name } hasAssetChecks }
+{ shouldShowNux
+  assetNodes { assetKey { path } dependencyKeys { path } partitionDefinition { name } hasAssetChecks }
   sensorsOrError(repositorySelector: {repositoryLocationName: "bx_platform", repositoryName: "__repository__"}) {
     ... on Sensors { results { name sensorState { status } } } } }
 """
@@ -51,3 +52,4 @@ def test_ui_shows_the_benchmark_graph(tmp_path):
     assert nodes["market_data"]["hasAssetChecks"] and nodes["execution_fills"]["hasAssetChecks"]
     sensors = {s["name"]: s["sensorState"]["status"] for s in data["sensorsOrError"]["results"]}
     assert sensors["submitted_jobs"] == "RUNNING"
+    assert data["shouldShowNux"] is False  # no community pop-up over the UI (dagster.yaml: nux: enabled: false)
