@@ -174,15 +174,17 @@ def build_app() -> FastAPI:
 
 
 def _openapi_with_problem_media_type(app: FastAPI) -> dict:
-    """FastAPI documents every response model as application/json; errors are application/problem+json."""
+    """FastAPI documents every response model in the route's media type (application/json, or text/html for
+    the pages); errors are application/problem+json."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         for operations in schema["paths"].values():
             for operation in operations.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    if status[0] in "45" and "application/json" in content:
-                        content["application/problem+json"] = content.pop("application/json")
+                    for media in ("application/json", "text/html"):
+                        if status[0] in "45" and media in content:
+                            content["application/problem+json"] = content.pop(media)
         app.openapi_schema = schema
     return app.openapi_schema
 

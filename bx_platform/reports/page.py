@@ -135,6 +135,8 @@ def page(title: str, subtitle: str, body: str) -> str:
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'  # an empty icon: the browser asks no server for /favicon.ico
+        f'<style>{STYLE}</style></head>'
         f'<body><h1>{escape(title)}</h1><p class="sub">{escape(subtitle)}</p>{body}{scripts}</body></html>\n'
     )

@@ -76,13 +76,14 @@ def render_strategy_page(handle: str, board: list[dict], rooms: list[dict], stan
         rows = [[row["market_class"]] + [Cell(row[key], unit, f"/board/{i}/{key}") for key, unit in BOARD_COLUMNS] for i, row in enumerate(board)]
         sections.append("<h2>Long-term board</h2>" + table(["market class", *(k.replace("_", " ") for k, _ in BOARD_COLUMNS)], rows, "strategy-board"))
     if rooms:
-        labelled = [{**row, "room": row["name"] or row["job_id"]} for row in rooms]
+        # a room's label is unique: two jobs may share a name
+        labelled = [{**row, "room": f"{row['name']} ({row['job_id']})" if row["name"] else row["job_id"]} for row in rooms]
         sections.append(chart("rooms", charts.ranked_bars(labelled, "room", "bx_score", "BX Score in each public room")))
         rows = [
             [row["name"] or "", row["job_id"], row["markets"], row["timeframe"], f"{row['window_start']} to {row['window_end']}",
              Cell(row["room_size"], COUNT, f"/rooms/{i}/room_size")]
             + [Cell(row[key], unit, f"/rooms/{i}/{key}") for key, unit in ROOM_COLUMNS]
-            + ["yes" if row["eligible"] else f"no ({row['failed_gates']})"]
+            + ["yes" if row["eligible"] else f"no ({row['failed_gates'].replace(',', ', ')})"]
             for i, row in enumerate(rooms)
         ]
         headers = ["room", "job", "markets", "timeframe", "window", "strategies", *(k.replace("_", " ") for k, _ in ROOM_COLUMNS), "eligible"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
+from bx_platform.paths import REPO_ROOT
 from bx_platform.warehouse.store import Warehouse
 from bx_platform_tests.defs.helpers import SMALL_JOB, materialize_job
 
@@ -48,3 +49,12 @@ def chromium() -> str:
             pytest.fail(message + " (CI=true: the browser tests must run)")
         pytest.skip(message)
     return found
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where the browser tests save their screenshots: $BX_SCREENSHOT_DIR, default var/screenshots in the
+    repository (ignored by git; pytest's own tmp folders are pruned by later runs)."""
+    folder = Path(os.environ.get("BX_SCREENSHOT_DIR") or REPO_ROOT / "var" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
