@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from bx_platform.reports.charts import png
+from bx_platform.reports.charts import png, thin_curves
 from bx_platform.reports.job_report import equity_chart, render_job_report
 from bx_platform.reports.public_pages import render_leaderboard_page, render_strategy_page
 from bx_platform.warehouse.store import Warehouse
@@ -43,9 +43,11 @@ def job_report(job_id: str, warehouse: Warehouse) -> str | None:
 
 
 def equity_chart_png(job_id: str, warehouse: Warehouse) -> bytes:
-    """The report's equity and drawdown chart as a PNG (the Dagster `scores` asset shows it)."""
+    """The report's equity and drawdown chart as a small PNG (the Dagster `scores` asset shows it), drawn from
+    the curves thinned to the image's width."""
     document = warehouse.read_result(job_id)
-    return png(equity_chart(document, warehouse.read("verified", "equity", job_id), METADATA_CHART_WIDTH))
+    equity = thin_curves(warehouse.read("verified", "equity", job_id), METADATA_CHART_WIDTH)
+    return png(equity_chart(document, equity, METADATA_CHART_WIDTH))
 
 
 # -- the public pages ---------------------------------------------------------------------------------------

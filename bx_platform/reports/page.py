@@ -108,9 +108,9 @@ def table(headers: list[str], rows: list[list[Cell | str]], css_id: str | None =
     return f'<div class="scroll"><table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def chart(name: str, spec: alt.TopLevelMixin) -> str:
+def chart(name: str, spec: dict) -> str:
     """A chart's placeholder and its Vega-Lite spec; `page` embeds every placeholder with vega-embed."""
-    data = json.dumps(spec.to_dict(), sort_keys=True, allow_nan=False).replace("</", "<\\/")
+    data = json.dumps(spec, sort_keys=True, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
     return (
         f'<div class="chart" id="chart-{escape(name)}" data-chart="{escape(name)}"></div>'
         f'<script type="application/json" class="chart-spec" data-chart="{escape(name)}">{data}</script>'
