@@ -50,14 +50,15 @@ def thin_curves(equity: pl.DataFrame, buckets: int) -> pl.DataFrame:
     longest = equity.group_by("strategy").len()["len"].max() or 0
     step = max(1, -(-longest // buckets))
     bucket = ["strategy", "_bucket"]
+    place = pl.int_range(pl.len()).over(bucket)  # by position, so a flat stretch keeps 2 rows, not all of them
     return (
         equity.sort("strategy", "ts")
         .with_columns((pl.int_range(pl.len()).over("strategy") // step).alias("_bucket"))
         .filter(
-            (pl.int_range(pl.len()).over(bucket) == 0)
-            | (pl.int_range(pl.len()).over(bucket) == pl.len().over(bucket) - 1)
-            | (pl.col("equity") == pl.col("equity").min().over(bucket))
-            | (pl.col("equity") == pl.col("equity").max().over(bucket))
+            (place == 0)
+            | (place == pl.len().over(bucket) - 1)
+            | (place == pl.col("equity").arg_min().over(bucket))
+            | (place == pl.col("equity").arg_max().over(bucket))
         )
         .drop("_bucket")
     )
