@@ -7,6 +7,8 @@ pinned strategy revisions only kind, revision and version are shown."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
 from bx_platform.reports import charts
@@ -68,7 +70,7 @@ def _room(document: dict) -> str:
     rows = []
     for i, s in enumerate(document["strategies"]):
         scores = s["scores"]
-        at = lambda *parts: pointer("strategies", i, *parts)  # noqa: E731 - the row's own fields
+        at = partial(pointer, "strategies", i)  # the row's own fields
         rows.append([
             Cell(s["rank"], COUNT, at("rank")), Cell(s["tier"], COUNT, at("tier")), s["strategy"],
             Cell(scores["beta_score"], NUMBER, at("scores", "beta_score")),
