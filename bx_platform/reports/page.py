@@ -32,7 +32,7 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .9rem; }
 th, td { border-bottom: 1px solid #d8dee4; padding: .25rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.scroll { overflow-x: auto; } .chart { margin: 1rem 0; } .fail { color: #b42318; } .ok { color: #1a7f37; }
+.scroll { overflow-x: auto; } .chart { margin: 1rem 0; } .fail { color: #b42318; }
 code { font-size: .85rem; } a { color: #0969da; }
 """
 
