@@ -15,6 +15,7 @@ from bx_platform.control.cli import add_control_commands
 from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
 from bx_platform.paths import REPO_ROOT, bx_home
+from bx_platform.report_cli import add_report_commands
 from bx_platform.strategies.cli import add_strategy_commands
 from bx_platform.terminal import PERCENT_FIELDS, Column, ProgressLines, percent, print_json, print_table, say
 from bx_platform.verification_cli import add_verification_commands
@@ -469,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_control_commands(sub)
     add_strategy_commands(sub)
     add_verification_commands(sub)
+    add_report_commands(sub)
     return parser
 
 

@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from bx_platform.api.problems import PROBLEM_RESPONSES, Problem, ProblemError, not_found, problem_response
+from bx_platform.api.problems import PROBLEM_RESPONSES, TITLES, Problem, ProblemError, not_found, problem_response
 from bx_platform.control import audit, signing
 from bx_platform.control.capabilities import KeyIdentity, Refusal, check_strategy_registration
 from bx_platform.control.keys import authenticate
@@ -36,12 +37,17 @@ from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.spec_input import MAX_SPEC_BYTES, load_document
 from bx_platform.jobs.store import STATES, JobStore, StoredJob
 from bx_platform.market.archive import default_archive_dir
+from bx_platform.pipeline.reports import job_report, leaderboard_page, strategy_page
 from bx_platform.pipeline.submissions import submit_for
 from bx_platform.strategies.handles import HandleRegistry
 from bx_platform.warehouse.store import Warehouse
 
 API_VERSION = "1.0.0"
 SPEC_MEDIA_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml")
+# The public pages: the leaderboard, and one page per strategy handle under this prefix.
+LEADERBOARD_PAGE = "/leaderboard"
+STRATEGY_PAGES = LEADERBOARD_PAGE + "/strategies/"
+HTML_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
 
 
 # How long an authenticated key is remembered by one server process: a revoked key stops working within this.
@@ -199,15 +205,17 @@ def build_app() -> FastAPI:
 
 
 def _openapi_with_problem_media_type(app: FastAPI) -> dict:
-    """FastAPI documents every response model as application/json; errors are application/problem+json."""
+    """FastAPI documents every response model in the route's media type (application/json, or text/html for
+    the pages); errors are application/problem+json."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         for operations in schema["paths"].values():
             for operation in operations.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    if status[0] in "45" and "application/json" in content:
-                        content["application/problem+json"] = content.pop("application/json")
+                    for media in ("application/json", "text/html"):
+                        if status[0] in "45" and media in content:
+                            content["application/problem+json"] = content.pop(media)
         app.openapi_schema = schema
     return app.openapi_schema
 
@@ -265,6 +273,13 @@ def _visible(stored: StoredJob | None, identity: KeyIdentity) -> StoredJob:
         raise not_found("such job")
     spec = stored.record["spec"]
     if spec["organization"] != identity.organization and spec["visibility"] != "public":
+        raise not_found("such job")
+    return stored
+
+
+def _own(stored: StoredJob | None, identity: KeyIdentity) -> StoredJob:
+    """The job if it is the caller's own organization's; 404 for anyone else, even for a public job."""
+    if stored is None or stored.record["spec"]["organization"] != identity.organization:
         raise not_found("such job")
     return stored
 
@@ -382,9 +397,7 @@ def _routes(app: FastAPI) -> None:
         """Every event of one of the caller's own jobs, in order, with its hash chain. Owner only: another
         organization gets 404, even for a public job."""
         stores = _stores(request)
-        stored = stores.jobs.get(job_id)
-        if stored is None or stored.record["spec"]["organization"] != identity.organization:
-            raise not_found("such job")
+        _own(stores.jobs.get(job_id), identity)
         events = audit.trail(stores.control, job_id)
         return AuditTrail(
             job_id=job_id,
@@ -401,6 +414,45 @@ def _routes(app: FastAPI) -> None:
             key_id=signing.key_id(public), algorithm="Ed25519", public_key=signing.raw_public(public).hex(),
             public_key_pem=signing.public_pem(public),
         )])
+
+    @app.get(
+        "/v1/jobs/{job_id}/report",
+        response_class=HTMLResponse,
+        responses={**PROBLEM_RESPONSES, 409: {"model": Problem, "description": "the job has not finished"},
+                   200: {**HTML_PAGE, "description": "the self-contained HTML report (docs/reports.md)"}},
+        summary="A job's HTML report",
+    )
+    def get_report(request: Request, job_id: str, identity: Caller) -> HTMLResponse:
+        """The job's self-contained HTML report, for its own organization only (any other caller: 404, even for
+        a public job; the public pages are under /leaderboard)."""
+        stores = _stores(request)
+        stored = _own(stores.jobs.get(job_id), identity)
+        html = job_report(job_id, stores.warehouse)
+        if html is None:
+            raise ProblemError(409, "not_finished", f"job {job_id} is {stored.state}: it has no report yet")
+        return HTMLResponse(html)
+
+    @app.get(
+        LEADERBOARD_PAGE, response_class=HTMLResponse, summary="The public leaderboard page",
+        responses={200: {**HTML_PAGE, "description": "the long-term board and the league standings (HTML)"}},
+    )
+    def public_leaderboard_page(request: Request) -> HTMLResponse:
+        """Public data only, so no key is needed: the long-term board per market class and every league's
+        standings, with tiers; each handle links to its page."""
+        return HTMLResponse(leaderboard_page(_stores(request).warehouse, STRATEGY_PAGES))
+
+    @app.get(
+        STRATEGY_PAGES + "{owner}/{name}", response_class=HTMLResponse, summary="A strategy handle's public page",
+        responses={404: {"model": Problem, "description": TITLES[404]}, 422: {"model": Problem, "description": TITLES[422]},
+                   200: {**HTML_PAGE, "description": "the handle's board rows, public rooms and league rounds (HTML)"}},
+    )
+    def public_strategy_page(request: Request, owner: str, name: str) -> HTMLResponse:
+        """The handle `owner/name`: its long-term board rows, its public rooms and its league rounds; 404 when it
+        has none. No key needed."""
+        html = strategy_page(_stores(request).warehouse, f"{owner}/{name}", STRATEGY_PAGES)
+        if html is None:
+            raise not_found("public strategy with this handle")
+        return HTMLResponse(html)
 
     @app.get("/v1/leaderboards/long-term", response_model=Rows, responses=PROBLEM_RESPONSES, summary="The long-term public leaderboard")
     def long_term_board(request: Request, identity: Caller) -> Rows:

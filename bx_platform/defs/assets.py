@@ -4,6 +4,7 @@ scores -> leaderboard. Thin: every computation is in the domain packages. Data m
 """
 
 
+import base64
 import json
 
 import dagster as dg
@@ -19,6 +20,7 @@ from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.execution import execute_job
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.records import job_row
+from bx_platform.pipeline.reports import equity_chart_png
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
 from bx_platform.pipeline.staging import PinnedDataChanged, job_bars
 from bx_platform.pipeline.trail import check_data, record_artifact, record_claim, record_gate, record_strategy_endings
@@ -197,7 +199,8 @@ def scores(
     control: ControlPlaneResource,
 ) -> dg.MaterializeResult:
     """Utility, beta score against the Benchmark Hold, BX Score with its per-group breakdown, CapitalScore,
-    ContestScore, eligibility and rank in the room; and the job's result document."""
+    ContestScore, eligibility and rank in the room; the job's result document and its HTML report (linked in
+    the metadata, with its equity chart as an image)."""
     record, _ = _job(job_store, context.partition_key)
     job_id = context.partition_key
     store = warehouse.get()
@@ -206,11 +209,14 @@ def scores(
     publish_scores(record, scored, store, jobs)
     record_artifact(control.get(), job_id, "scores", store.partition_path("verified", "scores", job_id))
     record_artifact(control.get(), job_id, "result document", store.results / f"{job_id}.json")
+    chart = base64.b64encode(equity_chart_png(job_id, store)).decode()
     return dg.MaterializeResult(
         metadata={
             "outcome": scored.status,
             "room": dg.MetadataValue.md(scored.outcome.room_table_markdown()),
             "result_document": str(store.results / f"{job_id}.json"),
+            "report": dg.MetadataValue.path(str(store.report_path(job_id))),
+            "equity_chart": dg.MetadataValue.md(f"![Equity and drawdown against the Benchmark Hold](data:image/png;base64,{chart})"),
         }
     )
 

@@ -12,6 +12,7 @@ from bx_platform.control.webhooks import enqueue_event
 from bx_platform.jobs.store import CLAIMED, JobStore, StoredJob
 from bx_platform.pipeline.manifest import write_manifest
 from bx_platform.pipeline.records import outcome_row
+from bx_platform.pipeline.reports import write_job_report
 from bx_platform.pipeline.results import failure_document
 from bx_platform.pipeline.trail import record_finish
 from bx_platform.warehouse.store import Warehouse
@@ -51,7 +52,7 @@ def finish_job(
     """The terminal point of every job, whichever step ended it.
 
     In order: the outcome is recorded (a failed job also gets its result document saying where and why it
-    stopped; a scored job's document was written by `publish_scores`) in the store (`job_outcomes`) and the
+    stopped, and its report; a scored job's document and report were written by `publish_scores`) in the store (`job_outcomes`) and the
     job store; then the job's usage is charged against its quote in the ledger, and a `job.completed` or
     `job.failed` event is put in the organization's webhook outbox. The result never depends on those two:
     they come after it is stored, and delivery happens later, from the outbox. Last, the terminal event of
@@ -62,6 +63,7 @@ def finish_job(
     job_id = record["job_id"]
     if outcome == "failed":
         warehouse.write_result(job_id, failure_document(record, failure or {}))
+        write_job_report(job_id, warehouse)
     warehouse.write("verified", "job_outcomes", job_id, outcome_row(record, outcome))
     jobs.finish(job_id, outcome)
 

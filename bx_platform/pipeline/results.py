@@ -20,6 +20,7 @@ from bx_platform.pipeline.evaluation import (
 )
 from bx_platform.execution.battle_room import BENCHMARK
 from bx_platform.pipeline.execution import execution_params
+from bx_platform.pipeline.reports import write_job_report
 from bx_platform.execution.summary import summary_document
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
@@ -142,10 +143,11 @@ def score_job(record: dict, tables: JobTables) -> ScoredJob:
 
 
 def publish_scores(record: dict, scored: ScoredJob, warehouse: Warehouse, jobs: JobStore) -> None:
-    """Write a scored job: its scores table, its result document and its DSR trials."""
+    """Write a scored job: its scores table, its result document, its report and its DSR trials."""
     job_id = record["job_id"]
     warehouse.write("verified", "scores", job_id, scored.scores)
     warehouse.write_result(job_id, scored.document)
+    write_job_report(job_id, warehouse)
     jobs.record_evaluations(job_id, record["spec"]["organization"], scored.sharpe_per_period, scored.periods_per_year)
 
 

@@ -37,6 +37,7 @@ class Warehouse:
         self.root = Path(root) if root else warehouse_dir()
         self.incoming = self.root / "_incoming"
         self.results = self.root / "results"
+        self.reports = self.root / "reports"
         self.duckdb_path = self.root / "bx.duckdb"
         self.public_path = self.root / "public" / "bx-public.duckdb"
 
@@ -98,12 +99,24 @@ class Warehouse:
             self.partition_path(zone, table, job_id).unlink(missing_ok=True)
         return destination
 
-    def write_result(self, job_id: str, document: dict) -> Path:
-        target = self.results / f"{job_id}.json"
-        tmp = self.incoming / f"{uuid.uuid4().hex}.json"
-        tmp.write_text(json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n")
+    def _atomic_text(self, text: str, target: Path) -> Path:
+        """Write a whole file by rename: a reader sees the previous version or the new one, never a part."""
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.incoming / f"{uuid.uuid4().hex}{target.suffix}"
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, target)
         return target
+
+    def write_result(self, job_id: str, document: dict) -> Path:
+        return self._atomic_text(json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n", self.results / f"{job_id}.json")
+
+    def report_path(self, job_id: str) -> Path:
+        return self.reports / f"{job_id}.html"
+
+    def write_report(self, job_id: str, html: str) -> Path:
+        """A job's HTML report (docs/reports.md), replaced whole."""
+        return self._atomic_text(html, self.report_path(job_id))
 
     def read_result(self, job_id: str) -> dict | None:
         path = self.results / f"{job_id}.json"

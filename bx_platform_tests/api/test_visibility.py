@@ -115,3 +115,21 @@ def test_no_response_model_declares_order_level_or_strategy_internal_fields():
     properties = {prop for name in referenced for prop in schemas[name].get("properties", {})}
     assert not properties & (FORBIDDEN_KEYS | ORDER_LEVEL)
     assert json.dumps(document).count('"fills"') == 0
+
+
+def test_report_goes_to_its_owner_only_and_public_pages_need_no_key(platform, jobs):
+    private, public = jobs["private"], jobs["public"]
+    with platform.client("a") as a, platform.client("b") as b, platform.client(None) as anyone:
+        report = a.get(f"/v1/jobs/{private}/report")
+        assert report.status_code == 200 and report.headers["content-type"].startswith("text/html") and private in report.text
+        assert b.get(f"/v1/jobs/{public}/report").status_code == 200
+        assert a.get(f"/v1/jobs/{public}/report").status_code == 404  # public job, but not a's: the report is its owner's
+        assert anyone.get(f"/v1/jobs/{public}/report").status_code == 401
+        board = anyone.get("/leaderboard")
+        page = anyone.get("/leaderboard/strategies/bx/sma-trend")
+        for response in (board, page):
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+            assert private not in response.text and "org-a" not in response.text and "private-room" not in response.text
+        assert public in page.text and "No leagues yet" in board.text
+        missing = anyone.get("/leaderboard/strategies/nobody/nothing")
+        assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"

@@ -55,6 +55,8 @@ def test_failed_gate_quarantines_and_stops_the_job(bx_home, tmp_path):
     assert document["failure"]["stage"] == "market_data_quality_gate"
     assert document["failure"]["failed_expectations"] == failed
     Draft202012Validator(json.loads(RESULT_SCHEMA.read_text())).validate(document)
+    report = warehouse.report_path(job_id).read_text(encoding="utf-8")  # so does its report
+    assert "market_data_quality_gate" in report and "expect_column_values_to_be_between" in report
     materialized = {m.asset_key.path[0] for m in result.get_asset_materialization_events()}
     assert materialized == {"market_data"}
     control = open_engine(default_control_url_beside(warehouse.root))
