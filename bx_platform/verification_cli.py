@@ -29,6 +29,7 @@ def add_verification_commands(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("target", metavar="JOB_ID|MANIFEST_FILE")
     verify.add_argument("--replay", action="store_true", help="also re-run the job in a scratch home and compare the bytes")
     verify.add_argument("--public-key", type=Path, metavar="FILE", help="the trusted public key (PEM or hex; default: this platform's)")
+    verify.add_argument("--json", action="store_true", help='print {"job_id", "verified", "problems"}')
     verify.set_defaults(func=cmd_verify)
 
     keys = sub.add_parser("keys", help="the platform's manifest signing key")
@@ -111,14 +112,16 @@ def cmd_verify(args) -> int:
     finally:
         jobs.dispose()
         control.dispose()
-    if problems:
+    if args.json:
+        print(json.dumps({"job_id": job_id, "verified": not problems, "problems": problems}, indent=2))
+    elif problems:
         print(f"{job_id}: MISMATCH ({len(problems)})")
         for problem in problems:
             print(f"  - {problem}")
-        return EXIT_MISMATCH
-    checked = "signature, audit chain, every artifact" + (" and a byte-identical replay" if args.replay else "")
-    print(f"{job_id}: verified ({checked})")
-    return EXIT_OK
+    else:
+        checked = "signature, audit chain, every artifact" + (" and a byte-identical replay" if args.replay else "")
+        print(f"{job_id}: verified ({checked})")
+    return EXIT_MISMATCH if problems else EXIT_OK
 
 
 def _replay(job_id: str, jobs, warehouse) -> list[str]:

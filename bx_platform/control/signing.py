@@ -61,7 +61,7 @@ def signing_key() -> Ed25519PrivateKey:
             handle.write(pem)
     if path not in _noticed:
         _noticed.add(path)
-        print(f"notice: {SIGNING_KEY_ENV} is not set; manifests are signed with the development key {path}", file=sys.stderr)
+        print(f"notice: {SIGNING_KEY_ENV} is not set; manifests are signed with the development key\n{path}", file=sys.stderr)
     return _from_text(path.read_text(), str(path))
 
 
