@@ -53,9 +53,12 @@ class PortfolioState:
     net_exposure: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
-    """What a strategy knows at one decision time: nothing after `decision_time`."""
+    """What a strategy knows at one decision time: nothing after `decision_time`.
+
+    The engine's observations (execution/simulator.py) compute `decision_time`, `markets` and `portfolio`
+    on first use, from buffers that hold nothing after the decision time."""
 
     decision_time: datetime  # the close of the last observed bar (UTC)
     bar_index: int  # index of the last observed bar in the job's window
@@ -103,8 +106,8 @@ def observation_to_json(observation: Observation) -> dict:
         "timeframe": observation.timeframe,
         "markets": {
             key: {
-                "ts": [_iso(t) for t in window.ts],
-                **{name: [float(v) for v in values] for name, values in window.columns.items()},
+                "ts": _iso(window.ts),
+                **{name: np.asarray(values, dtype=float).tolist() for name, values in window.columns.items()},
             }
             for key, window in observation.markets.items()
         },
@@ -150,8 +153,9 @@ def observation_from_json(document: dict) -> Observation:
     )
 
 
-def _iso(stamp: np.datetime64) -> str:
-    return np.datetime_as_string(np.datetime64(stamp, "us"), unit="s") + "Z"
+def _iso(stamps: np.ndarray) -> list[str]:
+    """Bar times as ISO-8601 UTC strings to the second, all at once (one at a time is ~10x slower)."""
+    return (np.datetime_as_string(np.asarray(stamps, dtype="datetime64[us]"), unit="s").astype(object) + "Z").tolist()
 
 
 class StrategyViolation(Exception):
