@@ -447,18 +447,18 @@ def run_fast_path(
     if audit_seed is not None and lookahead_cut(targets, strategy, data, audit_seed) is not None:
         return None
     every = max(1, params.decision_every)
-    decisions = np.arange(data.n_bars) % every == 0
-    decisions[-1:] = False  # a decision at the last close could never fill
-    targets[~decisions] = np.nan
-    # room for a fill per change of target (more are added if partial fills need them)
-    with np.errstate(invalid="ignore"):
-        changes = int((np.diff(np.nan_to_num(targets), axis=0, prepend=0.0) != 0.0).sum())
+    for first in range(1, every):  # rows off the decision cadence: no decision
+        targets[first::every] = np.nan
+    targets[-1:] = np.nan  # a decision at the last close could never fill
+    n_decisions = max((data.n_bars - 2) // every + 1, 1)
+    # room for a fill per change of target (an upper bound: NaN rows count as changes; more room is added if
+    # partial fills need it)
+    changes = int(np.count_nonzero(targets[1:] != targets[:-1])) + targets.shape[1]
     book = _Book(data, params, expected_fills=changes)
     flags: list[str] = []
-    infinite = np.flatnonzero(np.isinf(targets).any(axis=1))
     book.targets = targets
-    if infinite.size:  # a non-finite answer stops the strategy there, as on the event path
-        t = int(infinite[0])
+    if np.isinf(targets).any():  # a non-finite answer stops the strategy there, as on the event path
+        t = int(np.flatnonzero(np.isinf(targets).any(axis=1))[0])
         targets[t:] = np.nan
         book.advance(0, t + 1)
         flags.append(violation_flag("non_finite", data.close_time(t)))
@@ -466,7 +466,6 @@ def run_fast_path(
         book.advance(t + 1, data.n_bars)
     else:
         book.advance(0, data.n_bars)
-    n_decisions = max(int(decisions.sum()), 1)
     return book, flags, np.full(n_decisions, elapsed_ms / n_decisions)  # one vectorized call, amortized per decision
 
 
