@@ -82,6 +82,36 @@ def test_observations_share_no_memory_with_the_jobs_arrays_and_never_change_afte
         assert obs.decision_time == data.close_time(t)
 
 
+@dataclass
+class Trader:
+    """Long, short and flat in turn; keeps the portfolio it was shown at each decision."""
+
+    handle: str = "test/trader"
+    lookback: int = 1
+    shown: list = field(default_factory=list)
+
+    def decide(self, observation):
+        self.shown.append(observation.portfolio)
+        return {BTC: (0.8, -0.5, 0.0)[observation.bar_index // 7 % 3]}
+
+
+def test_the_portfolio_shown_at_each_decision_is_the_book_at_that_close():
+    data = market_data(btc_bars(), PARAMS)
+    trader = Trader()
+    result = simulate(trader, data, PARAMS, path="event")
+    signed = np.where(result.fills["side"].to_numpy() == "buy", 1.0, -1.0) * result.fills["qty"].to_numpy()
+    bar = np.searchsorted(data.ts, result.fills["ts"].dt.replace_time_zone(None).to_numpy().astype("datetime64[us]"))
+    units = np.cumsum(np.bincount(bar, weights=signed, minlength=data.n_bars))
+    assert len(trader.shown) == data.n_bars - 1 and result.fills.height > 4
+    for t, shown in enumerate(trader.shown):
+        row = result.equity.row(t, named=True)
+        assert (shown.cash, shown.equity, shown.gross_exposure, shown.net_exposure) == (
+            row["cash"], row["equity"], row["gross_exposure"], row["net_exposure"]
+        )
+        assert shown.positions[BTC] == pytest.approx(units[t], rel=1e-12, abs=1e-12)
+        assert shown.weights[BTC] == pytest.approx(units[t] * data.closes[t, 0] / row["equity"], rel=1e-12, abs=1e-15)
+
+
 @dataclass(frozen=True)
 class PeekingFrame:
     """A vectorized strategy that reads the next close: long before every rise."""
