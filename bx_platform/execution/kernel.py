@@ -26,7 +26,7 @@ RUNNING, HALT_ASKED, HALTED = 0.0, 1.0, 2.0
 # HALT_REASON codes
 REASON_NONE, REASON_DRAWDOWN, REASON_DAILY_LOSS, REASON_VIOLATION = 0.0, 1.0, 2.0, 3.0
 
-# fill record columns (one row per fill, float64)
+# fill record fields (one row per field, one column per fill, float64: each field is contiguous for the frame)
 (F_DECIDED, F_BAR, F_MARKET, F_REQUESTED, F_QTY, F_PRICE, F_FEE, F_SPREAD, F_SLIPPAGE, F_KIND) = range(10)
 FILL_COLUMNS = 10
 KIND_TARGET, KIND_FLATTEN = 0.0, 1.0
@@ -173,7 +173,7 @@ def _bars(
     # equal to them then orders nothing and records nothing, and the clip can be skipped
     settled = book[HELD_CLIPPED] == 0.0
     for t in range(t_from, t_to):
-        if n_fills + n_markets > fills.shape[0] or n_events + 4 * n_markets > events.shape[0]:
+        if n_fills + n_markets > fills.shape[1] or n_events + 4 * n_markets > events.shape[0]:
             _store(book, cash, peak, day_start, day, last_equity, financing, funding_paid, n_fills, n_events, settled)
             _reveal(observed, seen, observed_ts, seen_ts, t_from, t)
             return t, OVERFLOW
@@ -282,17 +282,16 @@ def _bars(
                     pending[m] = units - filled
                     if pending[m] != 0.0:
                         n_events = _event(events, n_events, t, m, CARRIED_PARTIAL, units, filled)
-                    row = fills[n_fills]
-                    row[F_DECIDED] = decided_at[m]
-                    row[F_BAR] = t
-                    row[F_MARKET] = m
-                    row[F_REQUESTED] = requested[m]
-                    row[F_QTY] = filled
-                    row[F_PRICE] = price
-                    row[F_FEE] = paid_fee
-                    row[F_SPREAD] = size * abs(base - opens[t, m])
-                    row[F_SLIPPAGE] = size * abs(price - base)
-                    row[F_KIND] = order_kind[m]
+                    fills[F_DECIDED, n_fills] = decided_at[m]
+                    fills[F_BAR, n_fills] = t
+                    fills[F_MARKET, n_fills] = m
+                    fills[F_REQUESTED, n_fills] = requested[m]
+                    fills[F_QTY, n_fills] = filled
+                    fills[F_PRICE, n_fills] = price
+                    fills[F_FEE, n_fills] = paid_fee
+                    fills[F_SPREAD, n_fills] = size * abs(base - opens[t, m])
+                    fills[F_SLIPPAGE, n_fills] = size * abs(price - base)
+                    fills[F_KIND, n_fills] = order_kind[m]
                     n_fills += 1
         # 3. the close: funding on perpetuals, financing on borrowed cash and short notional, then the mark
         short_notional = 0.0

@@ -179,7 +179,7 @@ class _Book:
         self.packed_out = np.zeros((k.OUT_FIELDS, n))
         rows = {"equity": k.OUT_EQUITY, "cash": k.OUT_CASH, "gross_exposure": k.OUT_GROSS, "net_exposure": k.OUT_NET, "max_position_weight": k.OUT_LARGEST}
         self.out = {name: self.packed_out[rows[name]] for name in EQUITY_COLUMNS}
-        self.fills = np.zeros((max(64, 4 * m, expected_fills), k.FILL_COLUMNS))
+        self.fills = np.zeros((k.FILL_COLUMNS, max(64, 4 * m, expected_fills)))
         self.events = np.zeros((max(64, 8 * m), k.EVENT_COLUMNS))
         self.market_params = np.array(
             [[params.market(key).impact_coefficient, _cap(params.market(key).participation_cap)] for key in data.keys]
@@ -215,7 +215,7 @@ class _Book:
                 self.state, self.packed_out, self.fills, self.events, view.source, view.values, view.source_ts, view.ts_us,
             ):
                 if t < 0:  # grow both buffers fourfold (few regrowths even for a fill on every bar)
-                    self.fills = np.concatenate([self.fills, np.zeros((3 * len(self.fills), k.FILL_COLUMNS))])
+                    self.fills = np.concatenate([self.fills, np.zeros((k.FILL_COLUMNS, 3 * self.fills.shape[1]))], axis=1)
                     self.events = np.concatenate([self.events, np.zeros((3 * len(self.events), k.EVENT_COLUMNS))])
                     t_from = -t - 1
                     break
@@ -513,26 +513,26 @@ def _keys(data: MarketData, index: np.ndarray) -> pl.Series:
 
 
 def _fills_frame(book: _Book, data: MarketData, handle: str) -> pl.DataFrame:
-    rows = book.fills[: book.n_fills]
-    bar = rows[:, k.F_BAR].astype(np.int64)
-    decided = rows[:, k.F_DECIDED].astype(np.int64)
-    qty = np.abs(rows[:, k.F_QTY])
+    rows = book.fills[:, : book.n_fills]  # one contiguous row per field
+    bar = rows[k.F_BAR].astype(np.int64)
+    decided = rows[k.F_DECIDED].astype(np.int64)
+    qty = np.abs(rows[k.F_QTY])
     step = np.timedelta64(data.bar_seconds, "s")
     return pl.DataFrame(
         {
-            "strategy": pl.repeat(handle, len(rows), eager=True, dtype=pl.String),
-            "market": _keys(data, rows[:, k.F_MARKET]),
+            "strategy": pl.repeat(handle, rows.shape[1], eager=True, dtype=pl.String),
+            "market": _keys(data, rows[k.F_MARKET]),
             "decision_ts": (data.ts[decided] + step).astype("datetime64[us]"),
             "ts": data.ts[bar],
-            "side": pl.Series(["sell", "buy"], dtype=pl.String).gather((rows[:, k.F_QTY] > 0).astype(np.int64)),
-            "kind": pl.Series(["target", "flatten"], dtype=pl.String).gather(rows[:, k.F_KIND].astype(np.int64)),
-            "requested_qty": np.abs(rows[:, k.F_REQUESTED]),
+            "side": pl.Series(["sell", "buy"], dtype=pl.String).gather((rows[k.F_QTY] > 0).astype(np.int64)),
+            "kind": pl.Series(["target", "flatten"], dtype=pl.String).gather(rows[k.F_KIND].astype(np.int64)),
+            "requested_qty": np.abs(rows[k.F_REQUESTED]),
             "qty": qty,
-            "price": rows[:, k.F_PRICE],
-            "notional": qty * rows[:, k.F_PRICE],
-            "fee": rows[:, k.F_FEE],
-            "spread_cost": rows[:, k.F_SPREAD],
-            "slippage_cost": rows[:, k.F_SLIPPAGE],
+            "price": rows[k.F_PRICE],
+            "notional": qty * rows[k.F_PRICE],
+            "fee": rows[k.F_FEE],
+            "spread_cost": rows[k.F_SPREAD],
+            "slippage_cost": rows[k.F_SLIPPAGE],
         }
     ).with_columns(pl.col("decision_ts", "ts").dt.replace_time_zone("UTC")).cast(FILL_SCHEMA)
 
