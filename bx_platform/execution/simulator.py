@@ -1,7 +1,8 @@
 """The execution engine (docs/engine.md): one strategy's book over a job's bars, on one of two paths.
 
 - Event path, for any `Strategy`: bar by bar, every `decision_every` bars the strategy gets an `Observation`
-  (copies of the last `lookback` closed bars, its book, the clock) and answers target weights or None. Each
+  (the last `lookback` closed bars, its book, the clock: read-only views of buffers the compiled loop fills
+  bar by bar, so nothing after the decision time is reachable) and answers target weights or None. Each
   call is timed; an answer that breaks the contract stops the strategy at that bar (flag
   `strategy_violation: KIND at TIME`) and flattens it at the next open.
 - Fast path, for trusted built-ins (`VectorizedStrategy`): one `target_frame` call for the whole window,

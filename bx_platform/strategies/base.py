@@ -3,8 +3,9 @@
 At each decision time the engine hands a strategy an `Observation` holding only what was known then: for each
 market the last `lookback` closed bars, the portfolio state and the clock. The strategy answers with target
 weights per market (signed fractions of equity), or `None` for "no change". The engine fills a decision made at
-bar t's close no earlier than bar t+1's open. The observation is built from copies: it holds no reference into
-arrays that also hold later bars, so a strategy cannot read the future through it.
+bar t's close no earlier than bar t+1's open. The observation holds no reference into arrays that hold later
+bars (the engine's windows are views of buffers it fills bar by bar, never rewritten), so a strategy cannot
+read the future through it.
 
 Three kinds of strategy implement `decide`: built-ins (in process), approved packages (in a sandboxed child
 process that receives observations over a pipe) and remote models (an HTTP endpoint that receives the
