@@ -12,7 +12,8 @@ only where the target changes (vectorbt: `size` NaN elsewhere), `Portfolio.from_
 `size_type="targetpercent"`, `price=open`, cash shared across markets and sells first (`call_seq="auto"`).
 Printed: bar-steps per second (bars x markets, best of --repeat, compile apart), the largest relative
 difference between the two equity curves over the whole curve, and the peak RSS of the process. Then the event
-path with a trivial in-process strategy (one decision per bar) on 1 and 10 markets.
+path (one decision per bar, best of --repeat) on 1 and 10 markets: a trivial in-process strategy (the same
+answer every bar, reading nothing), and bx/momentum, which reads its window of closes at every decision.
 """
 
 from __future__ import annotations
@@ -213,13 +214,18 @@ def main() -> None:
     weights = walk(rng, args.markets_bars, 10, 0.003, -0.1, 0.1)
     case(vbt, "10 markets, targets change each bar", ten, weights, args.repeat, rust)
 
-    for markets in (1, 10):
+    for name, markets, make in (
+        ("event path, trivial strategy", 1, Trivial),
+        ("event path, trivial strategy", 10, Trivial),
+        ("event path, bx/momentum (reads)", 1, lambda keys: TimeSeriesMomentum()),
+        ("event path, bx/momentum (reads)", 10, lambda keys: TimeSeriesMomentum()),
+    ):
         bars = {f"m{i}": tiled_bars(args.event_bars // markets, offset=1_777 * i) for i in range(markets)}
         data = market_data(bars, PARAMS)
-        seconds, result = best_of(lambda: simulate(Trivial(tuple(bars)), data, PARAMS, audit_seed=None), 1)
+        seconds, result = best_of(lambda: simulate(make(tuple(bars)), data, PARAMS, audit_seed=None, path="event"), args.repeat)
         steps = data.n_bars * markets
         print(
-            f"{f'event path, trivial strategy':<34} bars x markets {data.n_bars:>9,} x {markets:<2} decisions "
+            f"{name:<34} bars x markets {data.n_bars:>9,} x {markets:<2} decisions "
             f"{result.latencies_ms.size:,} | {steps / seconds / 1e3:6.1f} k bar-steps/s ({seconds:.2f} s; decide p50 "
             f"{result.latency(0.5) * 1e3:.1f} us, p95 {result.latency(0.95) * 1e3:.1f} us)"
         )

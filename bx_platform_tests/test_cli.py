@@ -69,8 +69,8 @@ def test_invalid_specs_exit_2_naming_the_field(bx_home, tmp_path, capsys, text, 
 def test_too_large_a_job_is_refused(bx_home, tmp_path, capsys):
     spec = tmp_path / "job.yaml"
     spec.write_text(
-        "organization: acme\nmarkets: [{venue: coinbase, symbol: BTC/USD}]\n"
-        "window: {start: 2010-01-01, end: 2020-01-01}\ntimeframe: 1m\n"
+        "organization: acme\nmarkets: [{venue: coinbase, symbol: BTC/USD}, {venue: coinbase, symbol: ETH/USD}]\n"
+        "window: {start: 1990-01-01, end: 2020-01-01}\ntimeframe: 1m\n"  # 126 M bar-steps
         "strategies: [bx/sma-trend, bx/momentum, bx/mean-reversion, bx/buy-and-hold]\n"
     )
     assert main(["submit", str(spec)]) == 2

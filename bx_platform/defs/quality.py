@@ -2,6 +2,10 @@
 
 A gate passes only if every expectation of its suite passes. Its result names each failing expectation with
 the column and the count of offending rows, so a quarantined partition says why it was quarantined.
+
+great_expectations is imported inside the functions that use it: the import takes seconds (about 5 s of a
+one-off `bx run`), and loading the Dagster definitions (`bx submit`, the webserver, the daemon's sensor) needs
+none of it; a run pays it once, at its first gate.
 """
 
 from __future__ import annotations
@@ -9,9 +13,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-import great_expectations as gx
 import polars as pl
-from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from bx_platform.market.plausibility import MOVE, PRICE_COLUMNS, bounds_for, with_moves
 
@@ -39,6 +41,8 @@ def market_bars_suite(asset_class: str) -> list:
     """Expectations on staged market bars of one asset class, per market (the frame holds one market and its
     moves, `with_moves`): complete, ordered, consistent, and plausible for the class (market/plausibility.py:
     finite prices in the class's range, bounded moves from the previous close, finite volume)."""
+    import great_expectations as gx
+
     bounds = bounds_for(asset_class)
     e = gx.expectations
     suite = [e.ExpectTableRowCountToBeBetween(min_value=2)]
@@ -84,6 +88,8 @@ def _markets_by_class(asset_classes: dict[str, str]) -> dict[str, list[str]]:
 
 def execution_suite() -> list:
     """Expectations on a job's simulated equity curves."""
+    import great_expectations as gx
+
     e = gx.expectations
     return [
         e.ExpectColumnValuesToNotBeNull(column="equity"),
@@ -97,6 +103,8 @@ def execution_suite() -> list:
 def fills_suite() -> list:
     """Expectations on a job's fills: positive sizes and prices, non-negative costs, a fill never larger than
     its order and never before its decision (docs/engine.md)."""
+    import great_expectations as gx
+
     e = gx.expectations
     return [
         e.ExpectColumnValuesToBeBetween(column="qty", min_value=0, strict_min=True),
@@ -114,6 +122,9 @@ def fills_suite() -> list:
 @functools.cache
 def _context():
     """One in-memory GX context per process (each new one creates a temporary docs folder)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
@@ -121,6 +132,8 @@ def _context():
 
 def run_gate(gate: str, frame: pl.DataFrame, expectations: list, group_by: str | None = None) -> GateResult:
     """Validate `frame` (each `group_by` group separately, e.g. one market at a time) against the suite."""
+    import great_expectations as gx
+
     batch_definition = (
         _context().data_sources.add_or_update_pandas(gate).add_dataframe_asset(gate).add_batch_definition_whole_dataframe("all")
     )

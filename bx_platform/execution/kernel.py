@@ -3,9 +3,9 @@
 `run_bars` advances one strategy's book over bars [t_from, t_to): at each bar's open it turns the decision
 due then into orders (clipped to the risk caps), fills pending orders under the fill model (spread, impact,
 participation cap, the cash budget), then at the close it charges financing and funding, marks equity and
-checks the daily-loss and drawdown halts. The fast path calls it once over the whole window with a full
-target matrix; the event path calls it between decisions, writing each decision into the same matrix. The
-same compiled code fills both, so the same decisions give the same fills.
+checks the daily-loss and drawdown halts. It is a generator: the fast path runs it through the whole window
+with a full target matrix; the event path resumes it from one decision to the next, writing each decision
+into the same matrix. The same compiled code fills both, so the same decisions give the same fills.
 
 Everything is float64/int64 arrays so numba compiles one signature; `cache=True` keeps the machine code
 between processes (IEEE arithmetic without fastmath, so cached or not, the results are the same bits).
@@ -17,14 +17,16 @@ import numpy as np
 from numba import njit
 
 # book: one float64 array of scalars per strategy
-CASH, PEAK, DAY_START, DAY, HALT, HALT_BAR, HALT_REASON, FINANCING, FUNDING, LAST_EQUITY = range(10)
-BOOK_SIZE = 10
+# (N_FILLS, N_EVENTS: record rows used; HELD_CLIPPED: 1 when the held targets came out of a clip that changed them)
+(CASH, PEAK, DAY_START, DAY, HALT, HALT_BAR, HALT_REASON, FINANCING, FUNDING, LAST_EQUITY, N_FILLS, N_EVENTS,
+ HELD_CLIPPED) = range(13)
+BOOK_SIZE = 13
 # HALT states: running, halt asked (flatten at the next open), halted (flattened, no more decisions)
 RUNNING, HALT_ASKED, HALTED = 0.0, 1.0, 2.0
 # HALT_REASON codes
 REASON_NONE, REASON_DRAWDOWN, REASON_DAILY_LOSS, REASON_VIOLATION = 0.0, 1.0, 2.0, 3.0
 
-# fill record columns (one row per fill, float64)
+# fill record fields (one row per field, one column per fill, float64: each field is contiguous for the frame)
 (F_DECIDED, F_BAR, F_MARKET, F_REQUESTED, F_QTY, F_PRICE, F_FEE, F_SPREAD, F_SLIPPAGE, F_KIND) = range(10)
 FILL_COLUMNS = 10
 KIND_TARGET, KIND_FLATTEN = 0.0, 1.0
@@ -98,34 +100,87 @@ OUT_EQUITY, OUT_CASH, OUT_GROSS, OUT_NET, OUT_LARGEST = range(5)
 OUT_FIELDS = 5
 
 
-@njit(cache=True)
-def run_bars(t_from, t_to, market, targets, market_params, params, book, state, out, fills, n_fills, events, n_events):
-    """Advance the book over bars [t_from, t_to); returns (next bar, fills used, events used).
+# the book at a decision, in the event path's point-in-time buffer (rows after the observed ones; then units)
+SEEN_CASH, SEEN_EQUITY, SEEN_GROSS, SEEN_NET = range(4)
+SEEN_FIELDS = 4
+# why `_bars` stopped
+DONE, DECISION, OVERFLOW = 0, 1, 2
 
-    Few, packed arguments: the event path calls this once per decision, and each argument costs dispatch time.
-    Stops early (returning the bar it reached) when the fill or event buffer may overflow in the next bar;
-    the caller grows the buffers and calls again from there."""
+
+@njit(cache=True)
+def run_bars(
+    t_from, t_to, every, market, targets, market_params, params, book, state, out, fills, events, observed, seen, observed_ts, seen_ts
+):
+    """A generator that advances the book over bars [t_from, t_to).
+
+    `every` > 0 (the event path): after the close of each bar where a decision is due (a multiple of `every`,
+    not the window's last bar, the strategy still running) it yields that bar t and waits; the caller writes
+    the decision into `targets[t]` (or stops the book) before asking for the next bar. `every` = 0 (the fast
+    path): the targets are all given and it yields no decision. Resuming a generator costs a fraction of a
+    call with a dozen array arguments, which the event path would otherwise pay at every decision.
+
+    When the fill or event buffer may overflow in the next bar t, it yields -(t + 1) and ends; the caller
+    grows the buffers and starts a new generator at t. The rows used are kept in book[N_FILLS], book[N_EVENTS].
+
+    The event path's point-in-time buffers (the fast path passes empty ones): each bar's column of `observed`
+    (rows x bars, the markets' observed columns) is copied into the same rows of `seen` and its open time
+    into `seen_ts` once the bar has closed, and at a decision bar t the rows after those of `seen` get the
+    book at that close (SEEN_* rows, then the units held per market). So at a decision they hold no later
+    bar, and a column once written never changes."""
+    t = t_from
+    order = np.empty(market.shape[2], dtype=np.int64)
+    scratch = np.empty((3, market.shape[2]))  # allocated once: an allocation per decision would cost more than the bar
+    while t < t_to:
+        t, why = _bars(
+            t, t_to, every, market, targets, market_params, params, book, state, out, fills, events, observed, seen,
+            observed_ts, seen_ts, order, scratch,
+        )
+        if why == OVERFLOW:
+            yield -(t + 1)
+            return
+        if why == DECISION:
+            yield t
+            t += 1
+
+
+@njit(cache=True)
+def _bars(
+    t_from, t_to, every, market, targets, market_params, params, book, state, out, fills, events, observed, seen, observed_ts,
+    seen_ts, order, scratch,
+):
+    """Bars from t_from until the close of the next decision bar (returns it, DECISION), the bar before which
+    a record buffer may overflow (returns it, OVERFLOW), or t_to (DONE). A plain function, not the generator
+    itself, so that the compiler keeps its loop variables in registers."""
     opens, closes, bids, asks = market[M_OPEN], market[M_CLOSE], market[M_BID], market[M_ASK]
     volumes, sigmas, funding, day_of_bar = market[M_VOLUME], market[M_SIGMA], market[M_FUNDING], market[M_DAY, :, 0]
     qty, held, pending, requested = state[O_QTY], state[O_HELD], state[O_PENDING], state[O_REQUESTED]
     decided_at, order_kind = state[O_DECIDED], state[O_KIND]
     equity, cash_out, gross_out, net_out, largest_out = out[OUT_EQUITY], out[OUT_CASH], out[OUT_GROSS], out[OUT_NET], out[OUT_LARGEST]
     n_markets = opens.shape[1]
-    order = np.empty(n_markets, dtype=np.int64)
-    value = np.empty(n_markets)
-    clipped = np.empty(n_markets)
-    wanted = np.empty(n_markets)
+    last_decision = opens.shape[0] - 2  # a decision at the window's last close could never fill
+    value, clipped, wanted = scratch[0], scratch[1], scratch[2]
     latency = int(params[S_LATENCY])
     fee = params[S_FEE]
+    next_decision = -1
+    if every > 0:
+        next_decision = (t_from + every - 1) // every * every
+    # the book's scalars live in locals in the loop (the compiler cannot keep array elements in registers
+    # across stores to other arrays) and go back to `book` whenever the caller may look
+    cash, peak, day_start, day, last_equity = book[CASH], book[PEAK], book[DAY_START], book[DAY], book[LAST_EQUITY]
+    financing, funding_paid = book[FINANCING], book[FUNDING]
+    n_fills, n_events = int(book[N_FILLS]), int(book[N_EVENTS])
+    # True when the held targets are what the clip returns for them unchanged (no clip event): a decision
+    # equal to them then orders nothing and records nothing, and the clip can be skipped
+    settled = book[HELD_CLIPPED] == 0.0
     for t in range(t_from, t_to):
-        if n_fills + n_markets > fills.shape[0] or n_events + 4 * n_markets > events.shape[0]:
-            return t, n_fills, n_events
+        if n_fills + n_markets > fills.shape[1] or n_events + 4 * n_markets > events.shape[0]:
+            _store(book, cash, peak, day_start, day, last_equity, financing, funding_paid, n_fills, n_events, settled)
+            _reveal(observed, seen, observed_ts, seen_ts, t_from, t)
+            return t, OVERFLOW
         if t > 0:
-            equity_open = book[CASH]
-            for m in range(n_markets):
-                if qty[m] != 0.0:
-                    equity_open += qty[m] * opens[t, m]
             # 1. the decision due at this open becomes orders (a halt flattens instead)
+            equity_open = 0.0
+            valued = False  # equity_open is computed when an order needs it
             if book[HALT] == HALT_ASKED:
                 for m in range(n_markets):
                     held[m] = 0.0
@@ -137,15 +192,22 @@ def run_bars(t_from, t_to, market, targets, market_params, params, book, state, 
             elif book[HALT] == RUNNING and t - 1 - latency >= 0:
                 d = t - 1 - latency
                 any_decision = False
+                changed = False
                 for m in range(n_markets):
                     w = targets[d, m]
                     if w == w:  # not NaN: a decision for this market
                         any_decision = True
                         wanted[m] = w
+                        if w != held[m]:
+                            changed = True
                     else:
                         wanted[m] = held[m]
-                if any_decision:
+                if any_decision and (changed or not settled):
+                    before = n_events
                     n_events = _clip(wanted, clipped, events, n_events, t, params)
+                    settled = n_events == before
+                    equity_open = _equity_at(cash, qty, opens, t)
+                    valued = True
                     for m in range(n_markets):
                         if clipped[m] != held[m]:
                             held[m] = clipped[m]
@@ -156,78 +218,86 @@ def run_bars(t_from, t_to, market, targets, market_params, params, book, state, 
                             decided_at[m] = d
                             order_kind[m] = KIND_TARGET
             # 2. fill pending orders, sells first (they release cash), in ascending order value
+            any_pending = False
             for m in range(n_markets):
-                order[m] = m
-                value[m] = pending[m] * opens[t, m]
-            for i in range(1, n_markets):  # insertion sort: stable, tiny n
-                j = i
-                while j > 0 and value[order[j - 1]] > value[order[j]]:
-                    order[j - 1], order[j] = order[j], order[j - 1]
-                    j -= 1
-            for i in range(n_markets):
-                m = order[i]
-                units = pending[m]
-                if units == 0.0:
-                    continue
-                size = abs(units)
-                volume = volumes[t, m]
-                cap = market_params[m, P_CAP]
-                if cap == cap:  # a participation cap: at most cap x this bar's volume
-                    limit = cap * volume if volume > 0.0 else 0.0
-                    if size > limit:
-                        size = limit
-                if size <= 0.0:
-                    continue  # nothing trades in this bar: the order waits for the next
-                share = size / volume if volume > 0.0 else 1.0
-                impact = market_params[m, P_IMPACT] * sigmas[t, m] * np.sqrt(share)
-                if units > 0.0:
-                    base = asks[t, m]
-                    price = base * (1.0 + params[S_SLIPPAGE] + impact)
-                    limit_cash = book[CASH] + params[S_CREDIT] * equity_open
-                    req_cash = size * price
-                    req_fee = req_cash * fee
-                    if req_cash + req_fee <= limit_cash:
-                        paid_fee = req_fee
-                        book[CASH] -= req_cash + req_fee
-                    else:  # the budget: buy what cash (and the credit line) pays for, fee included; cancel the rest
-                        if limit_cash <= 0.0:
-                            n_events = _event(events, n_events, t, m, REJECT_NO_CASH, units, 0.0)
-                            pending[m] = 0.0
-                            continue
-                        max_req = limit_cash / (1.0 + fee)
-                        n_events = _event(events, n_events, t, m, CLIP_BUDGET, size, max_req / price)
-                        size = max_req / price
-                        paid_fee = limit_cash - max_req
-                        book[CASH] -= limit_cash
-                        units = size  # nothing left to carry
-                    qty[m] += size
-                    filled = size
-                else:
-                    base = bids[t, m]
-                    price = base * (1.0 - params[S_SLIPPAGE] - impact)
-                    acquired = size * price
-                    paid_fee = acquired * fee
-                    book[CASH] += acquired - paid_fee
-                    qty[m] -= size
-                    filled = -size
-                pending[m] = units - filled
                 if pending[m] != 0.0:
-                    n_events = _event(events, n_events, t, m, CARRIED_PARTIAL, units, filled)
-                row = fills[n_fills]
-                row[F_DECIDED] = decided_at[m]
-                row[F_BAR] = t
-                row[F_MARKET] = m
-                row[F_REQUESTED] = requested[m]
-                row[F_QTY] = filled
-                row[F_PRICE] = price
-                row[F_FEE] = paid_fee
-                row[F_SPREAD] = size * abs(base - opens[t, m])
-                row[F_SLIPPAGE] = size * abs(price - base)
-                row[F_KIND] = order_kind[m]
-                n_fills += 1
-        # 3. the close: financing on borrowed cash and short notional, funding on perpetuals, then the mark
+                    any_pending = True
+            if any_pending:
+                if not valued:
+                    equity_open = _equity_at(cash, qty, opens, t)
+                for m in range(n_markets):
+                    order[m] = m
+                    value[m] = pending[m] * opens[t, m]
+                for i in range(1, n_markets):  # insertion sort: stable, tiny n
+                    j = i
+                    while j > 0 and value[order[j - 1]] > value[order[j]]:
+                        order[j - 1], order[j] = order[j], order[j - 1]
+                        j -= 1
+                for i in range(n_markets):
+                    m = order[i]
+                    units = pending[m]
+                    if units == 0.0:
+                        continue
+                    size = abs(units)
+                    volume = volumes[t, m]
+                    cap = market_params[m, P_CAP]
+                    if cap == cap:  # a participation cap: at most cap x this bar's volume
+                        limit = cap * volume if volume > 0.0 else 0.0
+                        if size > limit:
+                            size = limit
+                    if size <= 0.0:
+                        continue  # nothing trades in this bar: the order waits for the next
+                    share = size / volume if volume > 0.0 else 1.0
+                    impact = market_params[m, P_IMPACT] * sigmas[t, m] * np.sqrt(share)
+                    if units > 0.0:
+                        base = asks[t, m]
+                        price = base * (1.0 + params[S_SLIPPAGE] + impact)
+                        limit_cash = cash + params[S_CREDIT] * equity_open
+                        req_cash = size * price
+                        req_fee = req_cash * fee
+                        if req_cash + req_fee <= limit_cash:
+                            paid_fee = req_fee
+                            cash -= req_cash + req_fee
+                        else:  # the budget: buy what cash (and the credit line) pays for, fee included; cancel the rest
+                            if limit_cash <= 0.0:
+                                n_events = _event(events, n_events, t, m, REJECT_NO_CASH, units, 0.0)
+                                pending[m] = 0.0
+                                continue
+                            max_req = limit_cash / (1.0 + fee)
+                            n_events = _event(events, n_events, t, m, CLIP_BUDGET, size, max_req / price)
+                            size = max_req / price
+                            paid_fee = limit_cash - max_req
+                            cash -= limit_cash
+                            units = size  # nothing left to carry
+                        qty[m] += size
+                        filled = size
+                    else:
+                        base = bids[t, m]
+                        price = base * (1.0 - params[S_SLIPPAGE] - impact)
+                        acquired = size * price
+                        paid_fee = acquired * fee
+                        cash += acquired - paid_fee
+                        qty[m] -= size
+                        filled = -size
+                    pending[m] = units - filled
+                    if pending[m] != 0.0:
+                        n_events = _event(events, n_events, t, m, CARRIED_PARTIAL, units, filled)
+                    fills[F_DECIDED, n_fills] = decided_at[m]
+                    fills[F_BAR, n_fills] = t
+                    fills[F_MARKET, n_fills] = m
+                    fills[F_REQUESTED, n_fills] = requested[m]
+                    fills[F_QTY, n_fills] = filled
+                    fills[F_PRICE, n_fills] = price
+                    fills[F_FEE, n_fills] = paid_fee
+                    fills[F_SPREAD, n_fills] = size * abs(base - opens[t, m])
+                    fills[F_SLIPPAGE, n_fills] = size * abs(price - base)
+                    fills[F_KIND, n_fills] = order_kind[m]
+                    n_fills += 1
+        # 3. the close: funding on perpetuals, financing on borrowed cash and short notional, then the mark
         short_notional = 0.0
         marked = 0.0
+        gross = 0.0
+        largest = 0.0
         for m in range(n_markets):
             if qty[m] != 0.0:
                 position_value = qty[m] * closes[t, m]
@@ -236,42 +306,88 @@ def run_bars(t_from, t_to, market, targets, market_params, params, book, state, 
                     short_notional -= position_value
                 if funding[t, m] != 0.0:
                     paid = position_value * funding[t, m]  # longs pay a positive rate, shorts receive it
-                    book[CASH] -= paid
-                    book[FUNDING] += paid
+                    cash -= paid
+                    funding_paid += paid
+                gross += abs(position_value)
+                if abs(position_value) > largest:
+                    largest = abs(position_value)
         if t > 0 and params[S_FINANCING] != 0.0:
-            borrowed = -book[CASH] if book[CASH] < 0.0 else 0.0
+            borrowed = -cash if cash < 0.0 else 0.0
             charge = params[S_FINANCING] * (borrowed + short_notional)
-            book[CASH] -= charge
-            book[FINANCING] += charge
-        value_now = book[CASH] + marked
+            cash -= charge
+            financing += charge
+        value_now = cash + marked
         equity[t] = value_now
-        cash_out[t] = book[CASH]
-        gross = 0.0
-        net = 0.0
-        largest = 0.0
-        for m in range(n_markets):
-            v = qty[m] * closes[t, m]
-            gross += abs(v)
-            net += v
-            if abs(v) > largest:
-                largest = abs(v)
+        cash_out[t] = cash
         gross_out[t] = gross / value_now
-        net_out[t] = net / value_now
+        net_out[t] = marked / value_now
         largest_out[t] = largest / value_now
         # 4. risk: the day's loss against the previous day's last close, and the drawdown from the peak
-        if day_of_bar[t] != book[DAY]:
-            book[DAY] = day_of_bar[t]
-            book[DAY_START] = book[LAST_EQUITY]
-        book[LAST_EQUITY] = value_now
-        if value_now > book[PEAK]:
-            book[PEAK] = value_now
+        if day_of_bar[t] != day:
+            day = day_of_bar[t]
+            day_start = last_equity
+        last_equity = value_now
+        if value_now > peak:
+            peak = value_now
         if book[HALT] == RUNNING:
-            if value_now <= book[DAY_START] * (1.0 - params[S_DAILY_LOSS]):
+            if value_now <= day_start * (1.0 - params[S_DAILY_LOSS]):
                 book[HALT] = HALT_ASKED
                 book[HALT_BAR] = t
                 book[HALT_REASON] = REASON_DAILY_LOSS
-            elif 1.0 - value_now / book[PEAK] >= params[S_HALT_DD]:
+            elif 1.0 - value_now / peak >= params[S_HALT_DD]:
                 book[HALT] = HALT_ASKED
                 book[HALT_BAR] = t
                 book[HALT_REASON] = REASON_DRAWDOWN
-    return t_to, n_fills, n_events
+        # 5. a decision due at this close: hand the bar to the caller
+        if t == next_decision:
+            next_decision += every
+            if t <= last_decision and book[HALT] == RUNNING:
+                _store(book, cash, peak, day_start, day, last_equity, financing, funding_paid, n_fills, n_events, settled)
+                _reveal(observed, seen, observed_ts, seen_ts, t_from, t + 1)
+                if seen_ts.shape[0]:
+                    first = observed.shape[0]
+                    seen[first + SEEN_CASH, t] = cash
+                    seen[first + SEEN_EQUITY, t] = value_now
+                    seen[first + SEEN_GROSS, t] = gross_out[t]
+                    seen[first + SEEN_NET, t] = net_out[t]
+                    for m in range(n_markets):
+                        seen[first + SEEN_FIELDS + m, t] = qty[m]
+                return t, DECISION
+    _store(book, cash, peak, day_start, day, last_equity, financing, funding_paid, n_fills, n_events, settled)
+    _reveal(observed, seen, observed_ts, seen_ts, t_from, t_to)
+    return t_to, DONE
+
+
+@njit(cache=True)
+def _reveal(observed, seen, observed_ts, seen_ts, t_from, t_to):
+    """Bars [t_from, t_to) become visible: copied into the event path's point-in-time buffers."""
+    if seen_ts.shape[0]:
+        for r in range(observed.shape[0]):
+            for t in range(t_from, t_to):
+                seen[r, t] = observed[r, t]
+        for t in range(t_from, t_to):
+            seen_ts[t] = observed_ts[t]
+
+
+@njit(cache=True)
+def _equity_at(cash, qty, opens, t):
+    """Equity valued at bar t's open."""
+    value = cash
+    for m in range(qty.shape[0]):
+        if qty[m] != 0.0:
+            value += qty[m] * opens[t, m]
+    return value
+
+
+@njit(cache=True)
+def _store(book, cash, peak, day_start, day, last_equity, financing, funding_paid, n_fills, n_events, settled):
+    book[CASH] = cash
+    book[PEAK] = peak
+    book[DAY_START] = day_start
+    book[DAY] = day
+    book[LAST_EQUITY] = last_equity
+    book[FINANCING] = financing
+    book[FUNDING] = funding_paid
+    book[N_FILLS] = n_fills
+    book[N_EVENTS] = n_events
+    book[HELD_CLIPPED] = 0.0 if settled else 1.0

@@ -1,7 +1,8 @@
 """The execution engine (docs/engine.md): one strategy's book over a job's bars, on one of two paths.
 
 - Event path, for any `Strategy`: bar by bar, every `decision_every` bars the strategy gets an `Observation`
-  (copies of the last `lookback` closed bars, its book, the clock) and answers target weights or None. Each
+  (the last `lookback` closed bars, its book, the clock: read-only views of buffers the compiled loop fills
+  bar by bar, so nothing after the decision time is reachable) and answers target weights or None. Each
   call is timed; an answer that breaks the contract stops the strategy at that bar (flag
   `strategy_violation: KIND at TIME`) and flattens it at the next open.
 - Fast path, for trusted built-ins (`VectorizedStrategy`): one `target_frame` call for the whole window,
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from numbers import Real
+from types import MappingProxyType
 
 import numpy as np
 import polars as pl
@@ -65,8 +67,8 @@ AUDIT_CUTS = 5
 
 @dataclass(frozen=True)
 class MarketData:
-    """A job's bars on one grid, as the arrays the kernel reads (bars x markets), plus per-market blocks of
-    the observed columns that observations are cut from."""
+    """A job's bars on one grid, as the arrays the kernel reads (bars x markets), plus the observed columns
+    (rows x bars, market after market) that the event path copies into a strategy's view bar by bar."""
 
     keys: list[str]
     ts: np.ndarray  # datetime64[us] bar open times
@@ -74,7 +76,8 @@ class MarketData:
     opens: np.ndarray
     closes: np.ndarray
     day_of_bar: np.ndarray  # UTC day number of each bar
-    observed: dict[str, tuple[tuple[str, ...], np.ndarray]]  # key -> (column names, bars x columns block)
+    observed: dict[str, tuple[tuple[str, ...], int]]  # key -> (column names, its first row in observed_rows)
+    observed_rows: np.ndarray  # one row per market and observed column, one column per bar
     frames: dict[str, pl.DataFrame]
     # the kernel's market block (kernel.M_* fields x bars x markets): open, close, the bid a sell fills at and the
     # ask a buy fills at, volume, the volatility known at the open, the funding rate charged at the close, the day
@@ -89,10 +92,6 @@ class MarketData:
         opened = self.ts[t].astype("datetime64[us]").astype(datetime).replace(tzinfo=timezone.utc)
         return opened + timedelta(seconds=self.bar_seconds)
 
-    def close_times(self) -> list[datetime]:
-        """Every bar's close time at once (the event path's clock)."""
-        closes = pl.Series(self.ts + np.timedelta64(self.bar_seconds, "s"), dtype=pl.Datetime("us"))
-        return closes.dt.replace_time_zone("UTC").to_list()
 
 
 def market_data(
@@ -111,16 +110,16 @@ def market_data(
         asks[:, m] = frame["ask_open"].to_numpy() if quoted else opens[:, m] * (1.0 + half)
         bids[:, m] = frame["bid_open"].to_numpy() if quoted else opens[:, m] * (1.0 - half)
     ts = bars[keys[0]]["ts"].dt.replace_time_zone(None).to_numpy().astype("datetime64[us]")
-    observed = {}
+    observed, rows = {}, []
+    sources = {"bid": "bid_close", "ask": "ask_close"}
     for key in keys:
         frame = bars[key]
-        sources = {"bid": "bid_close", "ask": "ask_close"}
         names = tuple(
             c for c in OBSERVED_COLUMNS
             if sources.get(c, c) in frame.columns and frame[sources.get(c, c)].null_count() == 0
         )
-        block = np.ascontiguousarray(np.column_stack([frame[sources.get(c, c)].to_numpy().astype(float) for c in names]))
-        observed[key] = (names, block)
+        observed[key] = (names, len(rows))
+        rows += [frame[sources.get(c, c)].to_numpy().astype(float) for c in names]
     funding_matrix = np.zeros_like(opens)
     for m, key in enumerate(keys):
         if funding and key in funding:
@@ -139,6 +138,7 @@ def market_data(
         closes=closes,
         day_of_bar=day_of_bar,
         observed=observed,
+        observed_rows=np.ascontiguousarray(np.vstack(rows)),
         frames=dict(bars),
         packed=packed,
     )
@@ -180,9 +180,8 @@ class _Book:
         self.packed_out = np.zeros((k.OUT_FIELDS, n))
         rows = {"equity": k.OUT_EQUITY, "cash": k.OUT_CASH, "gross_exposure": k.OUT_GROSS, "net_exposure": k.OUT_NET, "max_position_weight": k.OUT_LARGEST}
         self.out = {name: self.packed_out[rows[name]] for name in EQUITY_COLUMNS}
-        self.fills = np.zeros((max(64, 4 * m, expected_fills), k.FILL_COLUMNS))
+        self.fills = np.zeros((k.FILL_COLUMNS, max(64, 4 * m, expected_fills)))
         self.events = np.zeros((max(64, 8 * m), k.EVENT_COLUMNS))
-        self.n_fills = self.n_events = 0
         self.market_params = np.array(
             [[params.market(key).impact_coefficient, _cap(params.market(key).participation_cap)] for key in data.keys]
         ).reshape(m, 2)
@@ -197,17 +196,38 @@ class _Book:
         self.scalars[k.S_MAX_NET] = params.max_net_leverage
         self.scalars[k.S_HALT_DD] = params.halt_drawdown
         self.scalars[k.S_DAILY_LOSS] = params.max_daily_loss
+        self.view: _View | None = None  # the event path's point-in-time buffers
+
+    @property
+    def n_fills(self) -> int:
+        return int(self.book[k.N_FILLS])
+
+    @property
+    def n_events(self) -> int:
+        return int(self.book[k.N_EVENTS])
+
+    def decision_bars(self, t_from: int, t_to: int, every: int):
+        """Run bars [t_from, t_to), yielding each bar whose close a decision is due at (`every` > 0; see
+        `kernel.run_bars`), and growing the record buffers whenever the kernel asks for room."""
+        view = self.view or _NO_VIEW
+        while t_from < t_to:
+            for t in k.run_bars(
+                t_from, t_to, every, self.data.packed, self.targets, self.market_params, self.scalars, self.book,
+                self.state, self.packed_out, self.fills, self.events, view.source, view.values, view.source_ts, view.ts_us,
+            ):
+                if t < 0:  # grow both buffers fourfold (few regrowths even for a fill on every bar)
+                    self.fills = np.concatenate([self.fills, np.zeros((k.FILL_COLUMNS, 3 * self.fills.shape[1]))], axis=1)
+                    self.events = np.concatenate([self.events, np.zeros((3 * len(self.events), k.EVENT_COLUMNS))])
+                    t_from = -t - 1
+                    break
+                yield t
+            else:
+                return
 
     def advance(self, t_from: int, t_to: int) -> None:
-        """Run bars [t_from, t_to), growing the record buffers whenever the kernel asks for room."""
-        while t_from < t_to:
-            t_from, self.n_fills, self.n_events = k.run_bars(
-                t_from, t_to, self.data.packed, self.targets, self.market_params, self.scalars, self.book,
-                self.state, self.packed_out, self.fills, self.n_fills, self.events, self.n_events,
-            )
-            if t_from < t_to:  # grow both buffers fourfold (few regrowths even for a fill on every bar)
-                self.fills = np.concatenate([self.fills, np.zeros((3 * len(self.fills), k.FILL_COLUMNS))])
-                self.events = np.concatenate([self.events, np.zeros((3 * len(self.events), k.EVENT_COLUMNS))])
+        """Run bars [t_from, t_to) on the targets already given."""
+        for _ in self.decision_bars(t_from, t_to, 0):
+            pass
 
     def stop(self, t: int) -> None:
         """A violation at bar t's decision: flatten at the next open, decide no more."""
@@ -216,42 +236,77 @@ class _Book:
             self.book[k.HALT_BAR] = t
             self.book[k.HALT_REASON] = k.REASON_VIOLATION
 
-    @property
-    def running(self) -> bool:
-        return self.book[k.HALT] == k.RUNNING
-
-    def portfolio(self, t: int) -> PortfolioState:
-        """The book at bar t's close, in plain Python numbers (cheap for the few markets of a job)."""
-        out, keys = self.packed_out, self.data.keys
-        equity = out.item(k.OUT_EQUITY, t)
-        units = self.qty.tolist()
-        return PortfolioState(
-            out.item(k.OUT_CASH, t),
-            equity,
-            dict(zip(keys, units)),
-            {key: u * c / equity for key, u, c in zip(keys, units, self.data.closes[t].tolist())},
-            out.item(k.OUT_GROSS, t),
-            out.item(k.OUT_NET, t),
-        )
-
 
 def _cap(cap: float | None) -> float:
     return math.nan if cap is None else float(cap)
 
 
+class _View:
+    """What one strategy on the event path may see, filled by the kernel (`kernel.run_bars`): each market's
+    observed columns and the bar times once the bar has closed, and its own book at each decision. At a
+    decision the buffers hold nothing later, and what is written never changes, so windows are (read-only)
+    views of them: a kept window shows the same bars forever, and nothing reachable from an observation holds
+    a bar after its decision time. Zero-filled, never uninitialized memory (which could hold an earlier run's
+    bars)."""
+
+    def __init__(self, data: MarketData, lookback: int, timeframe: str):
+        self.keys = data.keys
+        self.layout = {key: (names, first, first + names.index("close")) for key, (names, first) in data.observed.items()}
+        self.lookback, self.timeframe = max(lookback, 1), timeframe
+        self.bar = timedelta(seconds=data.bar_seconds)
+        self.source, self.source_ts = data.observed_rows, data.ts.view(np.int64)
+        self.book_row = len(self.source)  # the book's rows follow the observed ones
+        self.values = np.zeros((self.book_row + k.SEEN_FIELDS + len(self.keys), data.n_bars))
+        self.ts_us = np.zeros_like(self.source_ts)
+        self.readable = self.values.view()
+        self.readable.flags.writeable = False
+        self.ts = self.ts_us.view("datetime64[us]")
+        self.ts.flags.writeable = False
+
+    def windows(self, t: int) -> dict[str, MarketWindow]:
+        lo = max(0, t - self.lookback + 1)
+        ts = self.ts[lo : t + 1]
+        return {
+            key: MarketWindow(ts, _Columns(names, self.readable[first : first + len(names), lo : t + 1]))
+            for key, (names, first, _) in self.layout.items()
+        }
+
+    def portfolio(self, t: int) -> PortfolioState:
+        """The book at decision bar t's close (written by the kernel at that decision)."""
+        cash, equity, gross, net, *units = self.values[self.book_row :, t].tolist()
+        closes = [self.values.item(close, t) for _, _, close in self.layout.values()]
+        return PortfolioState(
+            cash,
+            equity,
+            dict(zip(self.keys, units)),
+            {key: u * c / equity for key, u, c in zip(self.keys, units, closes)},
+            gross,
+            net,
+        )
+
+
+class _NoView:
+    """The fast path's empty point-in-time buffers."""
+
+    source = values = np.zeros((0, 0))
+    source_ts = ts_us = np.zeros(0, dtype=np.int64)
+
+
+_NO_VIEW = _NoView()
+
+
 class _Columns(Mapping):
-    """A window's columns, each a view into that window's own copy (made when the observation is built);
-    the views are cut when a strategy reads a column, which most do for one or two columns only."""
+    """A window's columns by name: rows of its block (views cut when a strategy reads a column)."""
 
-    __slots__ = ("_names", "_window")
+    __slots__ = ("_names", "_block")
 
-    def __init__(self, names: tuple[str, ...], window: np.ndarray):
-        self._names, self._window = names, window
+    def __init__(self, names: tuple[str, ...], block: np.ndarray):
+        self._names, self._block = names, block
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._names:
             raise KeyError(name)
-        return self._window[:, self._names.index(name)]
+        return self._block[self._names.index(name)]
 
     def __iter__(self):
         return iter(self._names)
@@ -260,18 +315,52 @@ class _Columns(Mapping):
         return len(self._names)
 
 
-def observation(data: MarketData, book: _Book, t: int, lookback: int, timeframe: str, when: datetime | None = None) -> Observation:
-    """What a strategy may know at bar t's close: copies of the last `lookback` bars, never a view of later ones."""
-    lo = max(0, t - max(lookback, 1) + 1)
-    markets = {}
-    for key, (names, block) in data.observed.items():
-        window = block[lo : t + 1].copy()
-        markets[key] = MarketWindow(data.ts[lo : t + 1].copy(), _Columns(names, window))
-    return Observation(when or data.close_time(t), t, markets, book.portfolio(t), timeframe)
+class _PointInTimeObservation(Observation):
+    """The engine's observation at bar t's close: the clock, the windows and the portfolio are made from the
+    strategy's `_View` on first use (a strategy that reads only the closes pays for nothing else). Its fields
+    are read-only properties (they shadow the dataclass's slots, which stay empty)."""
+
+    __slots__ = ("_view", "_t", "_time", "_windows", "_state")
+    __setattr__ = object.__setattr__  # for the private slots; the public fields have no setter
+
+    def __init__(self, view: _View, t: int):
+        self._view, self._t = view, t
+
+    bar_index = property(lambda self: self._t)
+    timeframe = property(lambda self: self._view.timeframe)
+    extra = property(lambda self: _NO_EXTRA)
+
+    @property
+    def decision_time(self) -> datetime:
+        try:
+            return self._time
+        except AttributeError:  # first use
+            self._time = self._view.ts[self._t].item().replace(tzinfo=timezone.utc) + self._view.bar
+            return self._time
+
+    @property
+    def markets(self) -> Mapping[str, MarketWindow]:
+        try:
+            return self._windows
+        except AttributeError:
+            self._windows = self._view.windows(self._t)
+            return self._windows
+
+    @property
+    def portfolio(self) -> PortfolioState:
+        try:
+            return self._state
+        except AttributeError:
+            self._state = self._view.portfolio(self._t)
+            return self._state
 
 
-def validate_decision(answer: object, keys: list[str]) -> dict[str, float] | None:
-    """The engine's check of an answer: None, or a mapping of known market keys to finite numbers."""
+_NO_EXTRA = MappingProxyType({})
+
+
+def validate_decision(answer: object, columns: Mapping[str, int]) -> dict[int, float] | None:
+    """The engine's check of an answer: None, or a mapping of known market keys to finite numbers. Returns
+    the weights by market column (`columns`: market key -> column)."""
     if answer is None:
         return None
     if type(answer) is not dict and not isinstance(answer, Mapping):
@@ -280,11 +369,12 @@ def validate_decision(answer: object, keys: list[str]) -> dict[str, float] | Non
     for key, weight in answer.items():
         if type(weight) is not float and (not isinstance(weight, Real) or isinstance(weight, bool)) or not isinstance(key, str):
             raise StrategyViolation("malformed", "weights must map market keys (text) to numbers")
-        if key not in keys:
+        column = columns.get(key)
+        if column is None:
             raise StrategyViolation("unknown_market", f"{key!r} is not a market of this job")
         if not math.isfinite(weight):
             raise StrategyViolation("non_finite", f"{key}: {weight!r}")
-        out[key] = float(weight)
+        out[column] = float(weight)
     return out
 
 
@@ -292,46 +382,37 @@ def violation_flag(kind: str, when: datetime) -> str:
     return f"strategy_violation: {kind} at {when.strftime('%Y-%m-%dT%H:%MZ')}"
 
 
-def run_event_path(strategy: Strategy, data: MarketData, params: ExecutionParams, timeframe: str) -> tuple[_Book, list[str], list[float]]:
-    """Bar by bar: a decision every `decision_every` bars at the bar's close, the kernel in between."""
+def run_event_path(strategy: Strategy, data: MarketData, params: ExecutionParams, timeframe: str) -> tuple[_Book, list[str], np.ndarray]:
+    """Bar by bar: a decision every `decision_every` bars at the bar's close, the kernel in between (one
+    resumed generator per decision, not a compiled call)."""
     book = _Book(data, params)
-    n, every, keys = data.n_bars, max(1, params.decision_every), data.keys
-    lookback = int(getattr(strategy, "lookback", 1))
+    view = book.view = _View(data, int(getattr(strategy, "lookback", 1)), timeframe)
+    columns = {key: m for m, key in enumerate(data.keys)}
     flags: list[str] = []
-    latencies: list[float] = []
-    book.advance(0, min(1, n))
-    clock = data.close_times()
-    t = 0
-    done = min(1, n)  # bars the kernel has run
-    while t < n - 1:  # a decision at the last close could never fill
-        if not book.running:
-            break
-        obs = observation(data, book, t, lookback, timeframe, clock[t])
-        started = time.perf_counter_ns()
+    elapsed_ns: list[int] = []
+    decide, clock = strategy.decide, time.perf_counter_ns
+    targets, width = book.targets.reshape(-1), len(columns)  # a flat view: one index per write
+    for t in book.decision_bars(0, data.n_bars, max(1, params.decision_every)):
+        obs = _PointInTimeObservation(view, t)
+        started = clock()
         failure = None
         try:
-            answer = strategy.decide(obs)
+            answer = decide(obs)
         except Exception as error:  # an adapter's StrategyViolation, or any failure of the strategy's code
             failure = error.kind if isinstance(error, StrategyViolation) else "exception"
-        latencies.append((time.perf_counter_ns() - started) / 1e6)
+        elapsed_ns.append(clock() - started)
         if failure is None:
             try:
-                decision = validate_decision(answer, keys)
+                decision = validate_decision(answer, columns)
             except StrategyViolation as violation:
                 failure = violation.kind
         if failure is not None:
             flags.append(violation_flag(failure, obs.decision_time))
-            book.stop(t)
-            break
-        if decision:
-            for m, key in enumerate(keys):
-                if key in decision:
-                    book.targets[t, m] = decision[key]
-        following = min(t + every, n - 1)
-        book.advance(t + 1, following + 1)
-        t, done = following, following + 1
-    book.advance(done, n)
-    return book, flags, latencies
+            book.stop(t)  # the kernel runs on to the end, flattening at the next open, asking nothing more
+        elif decision:
+            for m, weight in decision.items():
+                targets[t * width + m] = weight
+    return book, flags, np.array(elapsed_ns, dtype=float) / 1e6
 
 
 def target_matrix(strategy: VectorizedStrategy, frames: Mapping[str, pl.DataFrame], keys: list[str]) -> np.ndarray:
@@ -358,7 +439,7 @@ def lookahead_cut(full: np.ndarray, strategy: VectorizedStrategy, data: MarketDa
 
 def run_fast_path(
     strategy: VectorizedStrategy, data: MarketData, params: ExecutionParams, audit_seed: int | None
-) -> tuple[_Book, list[str], list[float]] | None:
+) -> tuple[_Book, list[str], np.ndarray] | None:
     """The whole window's targets in one call, then the kernel over every bar; None when the look-ahead audit
     fails (the caller then runs the strategy on the event path, which cannot see the future)."""
     started = time.perf_counter_ns()
@@ -367,18 +448,18 @@ def run_fast_path(
     if audit_seed is not None and lookahead_cut(targets, strategy, data, audit_seed) is not None:
         return None
     every = max(1, params.decision_every)
-    decisions = np.arange(data.n_bars) % every == 0
-    decisions[-1:] = False  # a decision at the last close could never fill
-    targets[~decisions] = np.nan
-    # room for a fill per change of target (more are added if partial fills need them)
-    with np.errstate(invalid="ignore"):
-        changes = int((np.diff(np.nan_to_num(targets), axis=0, prepend=0.0) != 0.0).sum())
+    for first in range(1, every):  # rows off the decision cadence: no decision
+        targets[first::every] = np.nan
+    targets[-1:] = np.nan  # a decision at the last close could never fill
+    n_decisions = max((data.n_bars - 2) // every + 1, 1)
+    # room for a fill per change of target (an upper bound: NaN rows count as changes; more room is added if
+    # partial fills need it)
+    changes = int(np.count_nonzero(targets[1:] != targets[:-1])) + targets.shape[1]
     book = _Book(data, params, expected_fills=changes)
     flags: list[str] = []
-    infinite = np.flatnonzero(np.isinf(targets).any(axis=1))
     book.targets = targets
-    if infinite.size:  # a non-finite answer stops the strategy there, as on the event path
-        t = int(infinite[0])
+    if np.isinf(targets).any():  # a non-finite answer stops the strategy there, as on the event path
+        t = int(np.flatnonzero(np.isinf(targets).any(axis=1))[0])
         targets[t:] = np.nan
         book.advance(0, t + 1)
         flags.append(violation_flag("non_finite", data.close_time(t)))
@@ -386,8 +467,7 @@ def run_fast_path(
         book.advance(t + 1, data.n_bars)
     else:
         book.advance(0, data.n_bars)
-    n_decisions = max(int(decisions.sum()), 1)
-    return book, flags, [elapsed_ms / n_decisions] * n_decisions  # one vectorized call, amortized per decision
+    return book, flags, np.full(n_decisions, elapsed_ms / n_decisions)  # one vectorized call, amortized per decision
 
 
 def simulate(
@@ -434,26 +514,26 @@ def _keys(data: MarketData, index: np.ndarray) -> pl.Series:
 
 
 def _fills_frame(book: _Book, data: MarketData, handle: str) -> pl.DataFrame:
-    rows = book.fills[: book.n_fills]
-    bar = rows[:, k.F_BAR].astype(np.int64)
-    decided = rows[:, k.F_DECIDED].astype(np.int64)
-    qty = np.abs(rows[:, k.F_QTY])
+    rows = book.fills[:, : book.n_fills]  # one contiguous row per field
+    bar = rows[k.F_BAR].astype(np.int64)
+    decided = rows[k.F_DECIDED].astype(np.int64)
+    qty = np.abs(rows[k.F_QTY])
     step = np.timedelta64(data.bar_seconds, "s")
     return pl.DataFrame(
         {
-            "strategy": pl.repeat(handle, len(rows), eager=True, dtype=pl.String),
-            "market": _keys(data, rows[:, k.F_MARKET]),
+            "strategy": pl.repeat(handle, rows.shape[1], eager=True, dtype=pl.String),
+            "market": _keys(data, rows[k.F_MARKET]),
             "decision_ts": (data.ts[decided] + step).astype("datetime64[us]"),
             "ts": data.ts[bar],
-            "side": pl.Series(["sell", "buy"], dtype=pl.String).gather((rows[:, k.F_QTY] > 0).astype(np.int64)),
-            "kind": pl.Series(["target", "flatten"], dtype=pl.String).gather(rows[:, k.F_KIND].astype(np.int64)),
-            "requested_qty": np.abs(rows[:, k.F_REQUESTED]),
+            "side": pl.Series(["sell", "buy"], dtype=pl.String).gather((rows[k.F_QTY] > 0).astype(np.int64)),
+            "kind": pl.Series(["target", "flatten"], dtype=pl.String).gather(rows[k.F_KIND].astype(np.int64)),
+            "requested_qty": np.abs(rows[k.F_REQUESTED]),
             "qty": qty,
-            "price": rows[:, k.F_PRICE],
-            "notional": qty * rows[:, k.F_PRICE],
-            "fee": rows[:, k.F_FEE],
-            "spread_cost": rows[:, k.F_SPREAD],
-            "slippage_cost": rows[:, k.F_SLIPPAGE],
+            "price": rows[k.F_PRICE],
+            "notional": qty * rows[k.F_PRICE],
+            "fee": rows[k.F_FEE],
+            "spread_cost": rows[k.F_SPREAD],
+            "slippage_cost": rows[k.F_SLIPPAGE],
         }
     ).with_columns(pl.col("decision_ts", "ts").dt.replace_time_zone("UTC")).cast(FILL_SCHEMA)
 

@@ -20,8 +20,10 @@ from bx_platform.market.calendars import TIMEFRAME_SECONDS
 from bx_platform.jobs.spec_input import load_document, read_spec_file, shortened
 
 SCHEMA_VERSION = "1"
-# Admission limit on the work a job may ask for, in bar-steps (one strategy x one market x one bar).
-MAX_BAR_STEPS = 5_000_000
+# Admission limit on the work a job may ask for, in bar-steps (one strategy x one market x one bar): what the
+# engine runs in minutes and under 2 GB (docs/engine.md, "Speed"; 1 year of minute bars x 10 markets x 20
+# built-ins is 105 M).
+MAX_BAR_STEPS = 100_000_000
 
 
 class RiskProfile(BaseModel):

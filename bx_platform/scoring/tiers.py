@@ -13,7 +13,6 @@ test statistic cannot divide by): they are tested once and share its tier.
 from __future__ import annotations
 
 import numpy as np
-from arch.bootstrap import MCS
 
 TIER_SIZE = 0.10  # the MCS size: tier 1 holds the best with 90 % confidence
 TIER_REPS = 1000
@@ -49,6 +48,8 @@ def mcs_tiers(losses: dict[str, np.ndarray], seed: int, size: float = TIER_SIZE,
         if len(remaining) == 1 or length < MIN_TIER_OBSERVATIONS:
             included = list(remaining)
         else:
+            from arch.bootstrap import MCS  # seconds to import (pandas, scipy, statsmodels): only when tiers are computed
+
             matrix = np.column_stack([losses[n] for n in remaining])
             mcs = MCS(matrix, size=size, reps=reps, method="R", bootstrap="stationary", seed=rng)
             mcs.compute()

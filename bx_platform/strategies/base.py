@@ -3,8 +3,9 @@
 At each decision time the engine hands a strategy an `Observation` holding only what was known then: for each
 market the last `lookback` closed bars, the portfolio state and the clock. The strategy answers with target
 weights per market (signed fractions of equity), or `None` for "no change". The engine fills a decision made at
-bar t's close no earlier than bar t+1's open. The observation is built from copies: it holds no reference into
-arrays that also hold later bars, so a strategy cannot read the future through it.
+bar t's close no earlier than bar t+1's open. The observation holds no reference into arrays that hold later
+bars (the engine's windows are views of buffers it fills bar by bar, never rewritten), so a strategy cannot
+read the future through it.
 
 Three kinds of strategy implement `decide`: built-ins (in process), approved packages (in a sandboxed child
 process that receives observations over a pipe) and remote models (an HTTP endpoint that receives the
@@ -53,9 +54,12 @@ class PortfolioState:
     net_exposure: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
-    """What a strategy knows at one decision time: nothing after `decision_time`."""
+    """What a strategy knows at one decision time: nothing after `decision_time`.
+
+    The engine's observations (execution/simulator.py) compute `decision_time`, `markets` and `portfolio`
+    on first use, from buffers that hold nothing after the decision time."""
 
     decision_time: datetime  # the close of the last observed bar (UTC)
     bar_index: int  # index of the last observed bar in the job's window
@@ -103,8 +107,8 @@ def observation_to_json(observation: Observation) -> dict:
         "timeframe": observation.timeframe,
         "markets": {
             key: {
-                "ts": [_iso(t) for t in window.ts],
-                **{name: [float(v) for v in values] for name, values in window.columns.items()},
+                "ts": _iso(window.ts),
+                **{name: np.asarray(values, dtype=float).tolist() for name, values in window.columns.items()},
             }
             for key, window in observation.markets.items()
         },
@@ -150,8 +154,9 @@ def observation_from_json(document: dict) -> Observation:
     )
 
 
-def _iso(stamp: np.datetime64) -> str:
-    return np.datetime_as_string(np.datetime64(stamp, "us"), unit="s") + "Z"
+def _iso(stamps: np.ndarray) -> list[str]:
+    """Bar times as ISO-8601 UTC strings to the second, all at once (one at a time is ~10x slower)."""
+    return (np.datetime_as_string(np.asarray(stamps, dtype="datetime64[us]"), unit="s").astype(object) + "Z").tolist()
 
 
 class StrategyViolation(Exception):

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from bx_platform.execution.simulator import market_data, observation, simulate, _Book
+from bx_platform.execution.simulator import market_data, simulate
 from bx_platform.strategies.base import StrategyViolation, observation_to_json
 from bx_platform_tests.execution.test_simulator import BTC, PARAMS, Scripted, btc_bars
 
@@ -18,7 +18,8 @@ from bx_platform_tests.execution.test_simulator import BTC, PARAMS, Scripted, bt
 @dataclass
 class Peeker:
     """Long when it can find any close later than its decision bar: in the observation, behind the arrays'
-    `.base`, or in the arrays it was handed at earlier decisions (kept, in case they fill up later)."""
+    `.base` (anything written past the decision bar), or in the arrays it was handed at earlier decisions
+    (kept, in case they fill up later)."""
 
     handle: str = "test/peeker"
     lookback: int = 5
@@ -33,6 +34,10 @@ class Peeker:
         latest = max(w.ts[-1] for w in self.kept)
         if latest > window.ts[-1] or any(np.asarray(w.ts).size > self.lookback for w in self.kept):
             self.found_future = True
+        for array in (window["close"], window.ts):
+            behind = array.base if array.base is not None else array
+            if np.any(np.asarray(behind).view(np.uint8).reshape(*behind.shape, -1)[..., observation.bar_index + 1 :, :] != 0):
+                self.found_future = True
         text = repr(observation) + str(observation_to_json(observation))
         if "archive" in text or ".parquet" in text:
             self.found_future = True  # a path to the data would let it read ahead
@@ -44,15 +49,67 @@ def test_a_peeking_strategy_finds_no_later_bar_on_the_event_path():
     peeker = Peeker()
     result = simulate(peeker, bars, PARAMS, path="event")
     assert not peeker.found_future and result.fills.height == 0
-    # every observation is a copy: no memory shared with the job's arrays, nothing after the decision time
-    data = market_data(bars, PARAMS)
-    book = _Book(data, PARAMS)
-    book.advance(0, data.n_bars)
-    for t in (0, 10, 50):
-        obs = observation(data, book, t, 5, "1h")
-        window = obs.markets[BTC]
-        assert not any(np.shares_memory(window["close"], block) for _, block in data.observed.values())
-        assert window.ts[-1] == data.ts[t] and len(window) == min(t + 1, 5)
+
+
+@dataclass
+class Keeper:
+    """Keeps every observation it is handed, to look at them again after the run."""
+
+    handle: str = "test/keeper"
+    lookback: int = 5
+    kept: list = field(default_factory=list)
+
+    def decide(self, observation):
+        self.kept.append((observation, observation.markets[BTC]["close"].copy()))
+        return None
+
+
+def test_observations_share_no_memory_with_the_jobs_arrays_and_never_change_afterwards():
+    data = market_data(btc_bars(), PARAMS)
+    keeper = Keeper()
+    simulate(keeper, data, PARAMS, path="event")
+    assert len(keeper.kept) == data.n_bars - 1
+    for t, (obs, closes_then) in enumerate(keeper.kept):
+        window = obs.markets[BTC]  # built lazily, after the whole run: still the bars up to t, nothing later
+        assert obs.bar_index == t and window.ts[-1] == data.ts[t] and len(window) == min(t + 1, 5)
+        assert np.array_equal(window["close"], closes_then) and np.array_equal(window["close"], data.closes[max(0, t - 4) : t + 1, 0])
+        for array in (window.ts, *window.columns.values()):
+            assert not np.shares_memory(array, data.observed_rows) and not np.shares_memory(array, data.ts)
+            assert not array.flags.writeable
+        # the buffers behind the views hold nothing after the decision time at that decision (checked by
+        # Peeker); the portfolio is a copy of the book at that close
+        assert obs.portfolio.equity == PARAMS.initial_capital and obs.portfolio.positions == {BTC: 0.0}
+        assert obs.decision_time == data.close_time(t)
+
+
+@dataclass
+class Trader:
+    """Long, short and flat in turn; keeps the portfolio it was shown at each decision."""
+
+    handle: str = "test/trader"
+    lookback: int = 1
+    shown: list = field(default_factory=list)
+
+    def decide(self, observation):
+        self.shown.append(observation.portfolio)
+        return {BTC: (0.8, -0.5, 0.0)[observation.bar_index // 7 % 3]}
+
+
+def test_the_portfolio_shown_at_each_decision_is_the_book_at_that_close():
+    data = market_data(btc_bars(), PARAMS)
+    trader = Trader()
+    result = simulate(trader, data, PARAMS, path="event")
+    signed = np.where(result.fills["side"].to_numpy() == "buy", 1.0, -1.0) * result.fills["qty"].to_numpy()
+    bar = np.searchsorted(data.ts, result.fills["ts"].dt.replace_time_zone(None).to_numpy().astype("datetime64[us]"))
+    units = np.cumsum(np.bincount(bar, weights=signed, minlength=data.n_bars))
+    assert len(trader.shown) == data.n_bars - 1 and result.fills.height > 4
+    for t, shown in enumerate(trader.shown):
+        row = result.equity.row(t, named=True)
+        assert (shown.cash, shown.equity, shown.gross_exposure, shown.net_exposure) == (
+            row["cash"], row["equity"], row["gross_exposure"], row["net_exposure"]
+        )
+        assert shown.positions[BTC] == pytest.approx(units[t], rel=1e-12, abs=1e-12)
+        assert shown.weights[BTC] == pytest.approx(units[t] * data.closes[t, 0] / row["equity"], rel=1e-12, abs=1e-15)
 
 
 @dataclass(frozen=True)
