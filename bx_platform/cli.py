@@ -14,6 +14,7 @@ from bx_platform.control.cli import add_control_commands
 from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
 from bx_platform.paths import REPO_ROOT, bx_home
+from bx_platform.scenario_commands import add_scenario_commands, print_private_evaluation
 from bx_platform.strategies.cli import add_strategy_commands
 
 EXIT_FAILED, EXIT_INVALID = 1, 2
@@ -125,7 +126,7 @@ def _print_room(result: dict) -> None:
 
 def cmd_demo(args) -> int:
     from bx_platform.defs.runner import run_job
-    from bx_platform.demo import OWN_STRATEGIES_JOB, PACKAGE_HANDLE, REMOTE_HANDLE, example_remote_model, register_own_strategies
+    from bx_platform.demo import OWN_STRATEGIES_JOB, PRIVATE_EVALUATION_JOB, PACKAGE_HANDLE, REMOTE_HANDLE, example_remote_model, register_own_strategies
     from bx_platform.jobs.spec import load_spec
     from bx_platform.warehouse.store import Warehouse
 
@@ -134,7 +135,7 @@ def cmd_demo(args) -> int:
 
         shutil.rmtree(bx_home(), ignore_errors=True)
     specs = sorted(DEMO_JOBS.glob("*.yaml"))
-    total = len(specs) + 1
+    total = len(specs) + 2
     print(f"BX Platform demo: {total} example jobs from {DEMO_JOBS.relative_to(REPO_ROOT)}/ on the real archive")
     worst = 0
 
@@ -153,7 +154,13 @@ def cmd_demo(args) -> int:
           f"example remote model as {REMOTE_HANDLE} (HTTP on 127.0.0.1), as `bx strategy register` does")
     with example_remote_model() as endpoint:
         register_own_strategies(endpoint)
-        demo_job(total, OWN_STRATEGIES_JOB)
+        demo_job(total - 1, OWN_STRATEGIES_JOB)
+    print(f"\n[{total}/{total}] {PRIVATE_EVALUATION_JOB.name}: the official private evaluation on eleven hidden scenarios")
+    outcome = run_job(load_spec(PRIVATE_EVALUATION_JOB), progress=lambda line: print("  " + line))
+    if outcome.result:
+        print_private_evaluation(outcome.result)
+    print(f"  -> {outcome.status}")
+    worst = max(worst, outcome.exit_code if outcome.exit_code != 3 else 0)
     warehouse = Warehouse().ensure()
     _print_leaderboard(warehouse)
     print(f"\nPublic analyst store: {warehouse.public_path}  (public data only; open it read-only)")
@@ -390,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.set_defaults(func=cmd_daemon)
     add_control_commands(sub)
     add_strategy_commands(sub)
+    add_scenario_commands(sub)
     return parser
 
 

@@ -19,6 +19,7 @@ from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.execution import run_job_room
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
+from bx_platform.pipeline.private_evaluation import is_private_evaluation, run_private_scenarios
 from bx_platform.pipeline.records import job_row
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
 from bx_platform.pipeline.staging import PinnedDataChanged, bars_by_market, check_pinned_data, job_bars
@@ -141,8 +142,15 @@ def execution_fills(
         "verified", "execution_summary", context.partition_key,
         summary_records(results, context.partition_key, spec.organization, spec.capital.initial),
     )
+    private = {}
+    if is_private_evaluation(record):  # the eleven hidden scenarios: only their scores are written
+        scenario_scores, audit = run_private_scenarios(record, spec, bars, job_store.get(), archive.dir)
+        store.write("verified", "private_scenarios", context.partition_key, scenario_scores)
+        store.write("verified", "scenario_audit", context.partition_key, audit)
+        private = {"hidden_scenarios": audit.height}
     return dg.MaterializeResult(
         metadata={
+            **private,
             "fills": fills.height,
             "strategies": len(results),
             "flags": dg.MetadataValue.json({h: r.flags for h, r in results.items() if r.flags}),
