@@ -122,6 +122,7 @@ def _print_room(result: dict) -> None:
             f"  market context {market}: volatility {context['vol_regime']} ({context['realized_vol']:.2f} annualized), "
             f"{context['trend_regime']} (efficiency {context['efficiency_ratio']:.2f}), liquidity {context['liquidity']}"
         )
+    print_private_evaluation(result)
 
 
 def cmd_demo(args) -> int:
@@ -155,12 +156,8 @@ def cmd_demo(args) -> int:
     with example_remote_model() as endpoint:
         register_own_strategies(endpoint)
         demo_job(total - 1, OWN_STRATEGIES_JOB)
-    print(f"\n[{total}/{total}] {PRIVATE_EVALUATION_JOB.name}: the official private evaluation on eleven hidden scenarios")
-    outcome = run_job(load_spec(PRIVATE_EVALUATION_JOB), progress=lambda line: print("  " + line))
-    if outcome.result:
-        print_private_evaluation(outcome.result)
-    print(f"  -> {outcome.status}")
-    worst = max(worst, outcome.exit_code if outcome.exit_code != 3 else 0)
+    print("\nThe official private evaluation: the same strategies on eleven hidden scenarios of the window")
+    demo_job(total, PRIVATE_EVALUATION_JOB)
     warehouse = Warehouse().ensure()
     _print_leaderboard(warehouse)
     print(f"\nPublic analyst store: {warehouse.public_path}  (public data only; open it read-only)")

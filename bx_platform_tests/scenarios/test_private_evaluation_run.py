@@ -22,11 +22,14 @@ from bx_platform.api.app import create_app
 from bx_platform.control.capabilities import Capabilities
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
+from bx_platform.pipeline.admission import build_record
+from bx_platform.pipeline.private_evaluation import verify_revealed_seeds
 from bx_platform.pipeline.staging import bars_by_market, job_bars
 from bx_platform.scenarios import SCENARIO_NAMES, build_scenarios, scenario_seeds
 from bx_platform.warehouse.store import Warehouse
 from bx_platform_tests.api.conftest import ALL_JOB_TYPES, LiveServer, make_platform
 from bx_platform_tests.defs.helpers import materialize_submitted
+from bx_platform_tests.test_result_schema import validator
 
 SECRET = "private-evaluation-test-secret-8c1f"
 PRIVATE_JOB = {
@@ -95,6 +98,7 @@ def _scenario(document: dict, handle: str, name: str) -> dict:
 
 def test_the_result_has_eleven_scenario_scores_and_the_official_score_per_strategy(evaluated):
     document = evaluated["document"]
+    validator().validate(document)  # the result schema, strictly
     assert document["schema"] == "bx-result-3" and document["spec"]["scoring_version"] == "bx-private-v1"
     assert set(document["pinned"]["scenarios"]["commitments"]) == set(SCENARIO_NAMES)
     for strategy in document["strategies"]:
@@ -248,10 +252,29 @@ def test_the_liquidity_drought_raises_impact_costs(evaluated):
     assert dry["fills"] > 3 * real["fills"]
 
 
+def test_the_revealed_seeds_rebuild_the_bars_the_run_recorded_and_a_wrong_seed_is_refused(evaluated):
+    store = JobStore(evaluated["jobs_url"])
+    try:
+        record = store.get(evaluated["job_id"]).record
+    finally:
+        store.dispose()
+    warehouse, job_id = evaluated["warehouse"], evaluated["job_id"]
+    spec = parse_spec(PRIVATE_JOB)
+    real = bars_by_market(warehouse.read("verified", "market_bars", job_id), spec)
+    audit = warehouse.read("verified", "scenario_audit", job_id)
+    seeds = scenario_seeds(SECRET.encode(), job_id)
+    assert verify_revealed_seeds(record, seeds, real, audit) == []
+    wrong = {**seeds, "block-bootstrap": scenario_seeds(b"a guess", job_id)["block-bootstrap"]}
+    assert [p.split(":")[0] for p in verify_revealed_seeds(record, wrong, real, audit)] == ["block-bootstrap"]
+
+
 def test_each_private_evaluation_counts_as_trials_for_the_organizations_dsr(evaluated):
+    """The organization's next job is deflated by the private evaluation's four strategies."""
     store = JobStore(evaluated["jobs_url"])
     try:
         submitted, known = store.trial_history("org-private")
+        following = build_record(parse_spec({**PRIVATE_JOB, "strategies": ["bx/sma-trend"], "sessions": 2}), store)
     finally:
         store.dispose()
-    assert submitted == len(PRIVATE_JOB["strategies"]) and len(known) == len(PRIVATE_JOB["strategies"])
+    assert submitted == len(known) == len(PRIVATE_JOB["strategies"])
+    assert following["pinned"]["trials"]["earlier_trials"] == 4 and following["pinned"]["trials"]["n"] == 5
