@@ -142,3 +142,27 @@ def test_a_commitment_reveals_nothing_and_binds_job_and_scenario():
     commitments = seed_commitments(JOB_ID, seeds)
     assert len(set(commitments.values())) == 11 and not set(commitments.values()) & set(seeds.values())
     assert seed_commitments("job-ffffffffffffffffffffffff", seeds) != commitments
+
+
+def scenario_scores(store_path: str) -> list[tuple]:
+    """Run in a spawned process: a private evaluation's record and the scores of its strategies on every scenario."""
+    from bx_platform.jobs.store import JobStore
+    from bx_platform.pipeline.admission import build_record
+    from bx_platform.pipeline.private_evaluation import run_private_scenarios
+
+    spec = parse_spec({**DAILY, "strategies": ["bx/buy-and-hold", "bx/momentum"]})
+    store = JobStore(f"sqlite:///{store_path}")
+    try:
+        record = build_record(spec, store)
+        scores, audit = run_private_scenarios(record, spec, bars_by_market(job_bars(spec, spec.job_id), spec), store)
+    finally:
+        store.dispose()
+    return [tuple(row) for row in scores.drop("job_id").rows()] + [tuple(row) for row in audit.rows()]
+
+
+def test_same_job_and_secret_give_the_same_scores_in_two_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("BX_SCENARIO_SECRET", SECRET.decode())  # inherited by the spawned processes
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        first, second = pool.map(scenario_scores, [str(tmp_path / "one.sqlite"), str(tmp_path / "two.sqlite")])
+    assert len(first) == 3 * 11 + 11 and first == second
