@@ -144,10 +144,10 @@ def execution_fills(
     )
     private = {}
     if is_private_evaluation(record):  # the eleven hidden scenarios: only their scores are written
-        scenario_scores, audit = run_private_scenarios(record, spec, bars, job_store.get(), archive.dir)
-        store.write("verified", "private_scenarios", context.partition_key, scenario_scores)
-        store.write("verified", "scenario_audit", context.partition_key, audit)
-        private = {"hidden_scenarios": audit.height}
+        run = run_private_scenarios(record, spec, bars, job_store.get(), archive.dir)
+        for table in ("private_scenarios", "scenario_audit", "private_sister_returns"):
+            store.write("verified", table, context.partition_key, getattr(run, table))
+        private = {"hidden_scenarios": run.scenario_audit.height}
     return dg.MaterializeResult(
         metadata={
             **private,

@@ -2,18 +2,21 @@
 run through the same engine as the real window, and reduced to scores before anything is written.
 
 What leaves this module is per-scenario scores (`private_scenarios`: kind, utility, beta, BX Score, costs,
-flags) and, for the operator's audit, each scenario's bars hash and source (`scenario_audit`). Scenario bars,
-fills, equity curves and seeds are never written anywhere; remote models' calls on scenarios are not recorded.
+flags) and, operator only, each scenario's bars hash and source (`scenario_audit`) and each strategy's daily
+returns on the real-sister scenario (`private_sister_returns`, real archive bars, for the cross-organization
+duplicate check). Scenario bars, fills, equity curves and seeds are never written anywhere; remote models'
+calls on scenarios are not recorded.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from bx_platform.evaluation.context import label_regimes, market_context
-from bx_platform.evaluation.report import evaluate_strategy
+from bx_platform.evaluation.report import daily_frame, evaluate_strategy
 from bx_platform.execution.battle_room import BENCHMARK, run_room
 from bx_platform.execution.simulator import market_data
 from bx_platform.jobs.spec import PRIVATE_EVALUATION, JobSpec
@@ -21,15 +24,18 @@ from bx_platform.jobs.store import JobStore
 from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import job_periods_per_year, principal_market
 from bx_platform.pipeline.execution import execution_params, funding_rates
-from bx_platform.scenarios import Scenario, build_scenario, build_scenarios, scenario_seeds, seed_commitments, SCENARIO_NAMES
+from bx_platform.scenarios import REAL_SISTER, SCENARIO_NAMES, Scenario, build_scenario, build_scenarios, scenario_seeds, seed_commitments
 from bx_platform.scenarios.bars import Bars, bars_sha256
 from bx_platform.scenarios.seeds import COMMITMENT_FORMAT, commitment, scenario_secret
 from bx_platform.scoring.bx_score import compute_bx_score
+from bx_platform.scoring.contest_score import ContestEntry, duplicate_clusters
 from bx_platform.scoring.governance import load_score_version
 from bx_platform.scoring.room import scenario_utility
 from bx_platform.scoring.utility import beta_score
 from bx_platform.strategies.handles import HandleRegistry
 from bx_platform.strategies.session import StrategySession
+from bx_platform.warehouse.schema import TABLES
+from bx_platform.warehouse.store import Warehouse
 
 
 class ScenarioSecretChanged(Exception):
@@ -93,18 +99,26 @@ def _long(bars: Bars) -> pl.DataFrame:
     return pl.concat([frame.with_columns(market=pl.lit(key)) for key, frame in bars.items()], how="diagonal_relaxed")
 
 
+@dataclass(frozen=True)
+class PrivateRun:
+    """What a private evaluation's execution step writes: the tables named by the fields."""
+
+    private_scenarios: pl.DataFrame
+    scenario_audit: pl.DataFrame
+    private_sister_returns: pl.DataFrame
+
+
 def run_private_scenarios(
     record: dict, spec: JobSpec, real_bars: Bars, jobs: JobStore, archive_dir: Path | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Run every strategy and the Benchmark Hold on each hidden scenario; returns the `private_scenarios` rows
-    (scores only) and the `scenario_audit` rows (bars hash and source, operator only)."""
+) -> PrivateRun:
+    """Run every strategy and the Benchmark Hold on each hidden scenario and reduce each run to its scores."""
     version = load_score_version(spec.scoring_version)
     ppy = job_periods_per_year(spec)
     principal = principal_market(spec)
     first = spec.markets[0]
     asset_class = find_dataset(first.venue, first.symbol, spec.timeframe, archive_dir).asset_class
     trials = record["pinned"]["trials"]
-    rows, audit = [], []
+    rows, audit, sister_returns = [], [], []
     for scenario in job_scenarios(record, spec, real_bars, archive_dir):
         params = scenario.shock.apply(execution_params(spec))
         grid = next(iter(scenario.bars.values()))["ts"]
@@ -126,6 +140,11 @@ def run_private_scenarios(
             )
         hold_utility = scenario_utility(measured[BENCHMARK], version)
         gap = _gap_times(real_bars, scenario.gap)
+        if scenario.kind == REAL_SISTER:
+            sister_returns += [
+                {"job_id": record["job_id"], "organization": spec.organization, "strategy": handle, "day": day, "ret": ret}
+                for handle in spec.strategies for day, ret in daily_frame(results[handle].equity.sort("ts")).select("day", "ret").rows()
+            ]
         for handle, result in results.items():
             m, fills = measured[handle], result.fills
             u = scenario_utility(m, version)
@@ -144,7 +163,30 @@ def run_private_scenarios(
             "job_id": record["job_id"], "organization": spec.organization, "scenario": scenario.name,
             "kind": scenario.kind, "bars_sha256": bars_sha256(scenario.bars), "bars": grid.len(), "source": scenario.source,
         })
-    return pl.DataFrame(rows), pl.DataFrame(audit)
+    return PrivateRun(pl.DataFrame(rows), pl.DataFrame(audit), pl.DataFrame(sister_returns, schema=TABLES["private_sister_returns"]))
+
+
+def private_duplicates(warehouse: Warehouse, duplicate_correlation: float, min_overlap_days: int) -> pl.DataFrame:
+    """Near-duplicate strategies across organizations, on the real-sister scenario: every private evaluation's
+    strategies whose daily returns on their sister bars (real archive rows, shared by every job on that market
+    and window) correlate at least `duplicate_correlation` over at least `min_overlap_days` common days
+    (scoring.contest_score's rule and clusters), kept when a cluster spans two organizations or more. Operator
+    only: a client is never told another organization's strategies."""
+    returns = warehouse.read_verified("private_sister_returns")
+    entries = [
+        ContestEntry(f"{job_id}/{strategy}", organization, job_id, strategy, "private", group["day"].to_numpy(), group["ret"].to_numpy(), 0.0)
+        for (job_id, organization, strategy), group in returns.sort("day").group_by(["job_id", "organization", "strategy"], maintain_order=True)
+    ]
+    rows = []
+    for cluster in duplicate_clusters(entries, duplicate_correlation, min_overlap_days):
+        organizations = sorted({e.organization for e in cluster})
+        if len(organizations) > 1:
+            rows += [
+                {"cluster_id": cluster[0].entry_id, "job_id": e.job_id, "organization": e.organization, "strategy": e.strategy_handle,
+                 "cluster_size": len(cluster), "organizations": ",".join(organizations)}
+                for e in cluster
+            ]
+    return pl.DataFrame(rows, schema=TABLES["private_duplicates"])
 
 
 def _gap_times(real_bars: Bars, gap: tuple[int, int] | None):

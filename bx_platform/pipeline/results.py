@@ -20,6 +20,7 @@ from bx_platform.pipeline.evaluation import (
 )
 from bx_platform.execution.battle_room import BENCHMARK
 from bx_platform.pipeline.execution import execution_params
+from bx_platform.pipeline.private_evaluation import private_duplicates
 from bx_platform.execution.summary import summary_document
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
@@ -313,6 +314,7 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
         )
         warehouse.write_snapshot("leaderboard", board)
         warehouse.write_snapshot("contest_standings", _contest_standings(warehouse, scores))
+        warehouse.write_snapshot("private_duplicates", private_duplicates(warehouse, version.contest.duplicate_correlation, version.contest.min_overlap_days))
         warehouse.publish_public_store()
     return board
 

@@ -24,6 +24,7 @@ from bx_platform.paths import bx_home
 SECRET_ENV = "BX_SCENARIO_SECRET"
 DEV_SECRET_FILE = Path("keys") / "scenario-secret"
 _log = logging.getLogger("bx_platform.scenarios")
+_warned: set[Path] = set()
 SEED_FORMAT, COMMITMENT_FORMAT = "bx-scenario/1", "bx-scenario-commitment/1"
 
 
@@ -43,9 +44,9 @@ def scenario_secret() -> tuple[bytes, str]:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_hex(32))
-    if not _log.handlers and not getattr(scenario_secret, "warned", False):  # once per process
+    if path not in _warned:  # once per process and file (on stderr when logging is not configured)
+        _warned.add(path)
         _log.warning(f"{SECRET_ENV} is unset: scenario seeds use the development secret in {path}; set it in production")
-        scenario_secret.warned = True
     return path.read_text().strip().encode("utf-8"), f"development secret file {path} (set {SECRET_ENV} in production)"
 
 

@@ -141,6 +141,23 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "bars": pl.Int64,
         "source": pl.String,
     },
+    # operator only: each private evaluation's strategies' daily returns on the real-sister scenario
+    "private_sister_returns": {
+        "job_id": pl.String,
+        "organization": pl.String,
+        "strategy": pl.String,
+        "day": pl.Date,
+        "ret": pl.Float64,
+    },
+    # operator only, rebuilt with the boards: near-duplicate strategies of different organizations
+    "private_duplicates": {
+        "cluster_id": pl.String,
+        "job_id": pl.String,
+        "organization": pl.String,
+        "strategy": pl.String,
+        "cluster_size": pl.Int64,
+        "organizations": pl.String,
+    },
     "leaderboard": {
         "market_class": pl.String,
         "rank": pl.Int64,

@@ -43,6 +43,7 @@ PRIVATE_JOB = {
     "visibility": "private",
     "sessions": 3,
 }
+COPYCAT_JOB = {**PRIVATE_JOB, "window": {"start": "2016-03-01", "end": "2017-05-01"}, "strategies": ["bx/sma-trend"]}
 # prices of these scenarios exist nowhere else (the sister's and the fee shock's bars are public archive rows,
 # the liquidity drought keeps the real prices)
 SYNTHETIC = ("block-bootstrap", "bar-noise", "time-shift", "volatility-rescale", "drift-change", "crash", "volatility-spike", "outage")
@@ -55,7 +56,7 @@ def evaluated(tmp_path_factory):
     os.environ["BX_SCENARIO_SECRET"] = SECRET
     try:
         everything = Capabilities(job_types=ALL_JOB_TYPES, finest_timeframe="1d", jobs_per_hour=None, jobs_per_day=None)
-        jobs_url, control_url, keys = make_platform(root, {"client": ("org-private", everything)})
+        jobs_url, control_url, keys = make_platform(root, {"client": ("org-private", everything), "copycat": ("org-copycat", everything)})
         warehouse_root = root / "warehouse"
         app = create_app(jobs_url=jobs_url, control_url=control_url, warehouse_root=warehouse_root)
         responses = []
@@ -77,6 +78,11 @@ def evaluated(tmp_path_factory):
                 assert response.status_code == 200, (path, response.text)
                 responses.append(response.text)
             logs = "\n".join(str(entry) for entry in instance.all_logs(result.run_id))
+            # another organization evaluates a copy of one strategy on an overlapping window
+            copycat = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys['copycat']}"}, timeout=120)
+            copy = copycat.post("/v1/jobs", json={**COPYCAT_JOB, "organization": "org-copycat"})
+            assert copy.status_code == 201, copy.text
+            assert materialize_submitted(copy.json()["job_id"], jobs_url, warehouse_root, instance, control_url=control_url).success
             instance.dispose()
         document = json.loads(responses[3])
         yield {"root": root, "job_id": job_id, "document": document, "responses": responses, "logs": logs,
@@ -266,6 +272,16 @@ def test_the_revealed_seeds_rebuild_the_bars_the_run_recorded_and_a_wrong_seed_i
     assert verify_revealed_seeds(record, seeds, real, audit) == []
     wrong = {**seeds, "block-bootstrap": scenario_seeds(b"a guess", job_id)["block-bootstrap"]}
     assert [p.split(":")[0] for p in verify_revealed_seeds(record, wrong, real, audit)] == ["block-bootstrap"]
+
+
+def test_near_duplicates_across_organizations_are_found_on_the_sister_scenarios_returns(evaluated):
+    duplicates = evaluated["warehouse"].read_snapshot("private_duplicates")
+    print(duplicates.select("cluster_id", "organization", "strategy", "cluster_size"))
+    flagged = set(zip(duplicates["organization"], duplicates["strategy"]))
+    assert {("org-private", "bx/sma-trend"), ("org-copycat", "bx/sma-trend")} <= flagged
+    cluster = duplicates.filter(pl.col("strategy") == "bx/sma-trend")["cluster_id"]
+    assert cluster.n_unique() == 1  # one cluster holds both copies
+    assert ("org-private", "bx/mean-reversion") not in flagged and ("org-private", "bx/momentum") not in flagged
 
 
 def test_each_private_evaluation_counts_as_trials_for_the_organizations_dsr(evaluated):

@@ -5,11 +5,13 @@ refused, a wrong seed is refused with exit code 1, bad input exits 2 naming the 
 from __future__ import annotations
 
 import json
+import re
 import stat
 
 import pytest
 
 from bx_platform.cli import main
+from bx_platform.scenarios import SCENARIO_NAMES
 from bx_platform.scenarios.seeds import DEV_SECRET_FILE
 
 PRIVATE_YAML = """\
@@ -78,3 +80,20 @@ def test_bad_seeds_files_and_unknown_jobs_exit_2(bx_home, tmp_path, capsys):
     assert main(["scenarios", "reveal", "job-000000000000000000000000"]) == 2
     err = capsys.readouterr().err
     assert "not a readable JSON file of revealed seeds" in err and "no job 'job-000000000000000000000000'" in err
+
+
+def test_the_demos_private_evaluation_prints_eleven_scenario_scores_and_the_official_score(bx_home, capsys, monkeypatch, caplog):
+    """`bx demo` ends with this job and prints it the same way (`_print_room`); here through `bx run`."""
+    from bx_platform.demo import PRIVATE_EVALUATION_JOB
+
+    monkeypatch.delenv("BX_SCENARIO_SECRET", raising=False)
+    assert main(["run", str(PRIVATE_EVALUATION_JOB)]) in (0, 3)  # complete or partial (a strategy halted)
+    captured = capsys.readouterr()
+    table = captured.out[captured.out.index("Private evaluation job-"):]
+    scenario_lines = [line for line in table.splitlines() if line.startswith("│ ") and line.split("│")[2].strip() in ("real-sister", "perturbation", "stress")]
+    assert [line.split("│")[1].strip() for line in scenario_lines] == list(SCENARIO_NAMES)
+    for line in scenario_lines:  # scenario, kind, then "BX (utility)" of each of the four strategies
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        assert len(cells) == 6 and all(re.fullmatch(r"\d+\.\d \([+-]\d+\.\d{3}\)", cell) for cell in cells[2:]), line
+    assert "OFFICIAL SCORE" in table and "CapitalScore" in table and "eligible" in table
+    assert f"development secret in {bx_home / DEV_SECRET_FILE}" in caplog.text  # the scenario secret's origin is said

@@ -154,10 +154,10 @@ def scenario_scores(store_path: str) -> list[tuple]:
     store = JobStore(f"sqlite:///{store_path}")
     try:
         record = build_record(spec, store)
-        scores, audit = run_private_scenarios(record, spec, bars_by_market(job_bars(spec, spec.job_id), spec), store)
+        run = run_private_scenarios(record, spec, bars_by_market(job_bars(spec, spec.job_id), spec), store)
     finally:
         store.dispose()
-    return [tuple(row) for row in scores.drop("job_id").rows()] + [tuple(row) for row in audit.rows()]
+    return [tuple(row) for row in run.private_scenarios.drop("job_id").rows()] + [tuple(row) for row in run.scenario_audit.rows()]
 
 
 def test_same_job_and_secret_give_the_same_scores_in_two_processes(tmp_path, monkeypatch):
