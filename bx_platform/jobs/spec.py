@@ -24,6 +24,7 @@ SCHEMA_VERSION = "1"
 # hidden scenarios (docs/private-evaluation.md) scored under a version with a private_evaluation section.
 BENCHMARK, PRIVATE_EVALUATION = "benchmark", "private_evaluation"
 PRIVATE_SCORING_VERSION = "bx-private-v1"
+PRIVATE_SCENARIOS = 11  # 1 real sister, 5 perturbations, 5 stress
 # Admission limit on the work a job may ask for, in bar-steps (one strategy x one market x one bar).
 MAX_BAR_STEPS = 5_000_000
 
@@ -179,11 +180,14 @@ class JobSpec(_Strict):
         return RISK_PROFILES[self.risk_profile]
 
     def bar_steps(self) -> int:
-        """Upper bound on bar-steps: bars in the window x markets x strategies, x 12 for a private evaluation
-        (the real window and its eleven hidden scenarios)."""
+        """Upper bound on bar-steps of one run of the window: bars in the window x markets x strategies."""
         bars = (self.window.end - self.window.start).total_seconds() // TIMEFRAME_SECONDS[self.timeframe]
-        runs = 12 if self.job_type == PRIVATE_EVALUATION else 1
-        return int(bars) * len(self.markets) * len(self.strategies) * runs
+        return int(bars) * len(self.markets) * len(self.strategies)
+
+    @property
+    def runs(self) -> int:
+        """Runs of the room: the real window, plus the eleven hidden scenarios of a private evaluation."""
+        return 1 + PRIVATE_SCENARIOS if self.job_type == PRIVATE_EVALUATION else 1
 
     def canonical_json(self) -> str:
         return canonical_json(self.model_dump(mode="json"))

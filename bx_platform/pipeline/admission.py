@@ -37,10 +37,10 @@ def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None
             f"{spec.scoring_version!r} defines no official private score; a private evaluation needs one of: "
             f"{', '.join(governance.private_versions())}",
         )
-    if spec.bar_steps() > MAX_BAR_STEPS:
+    if spec.bar_steps() * spec.runs > MAX_BAR_STEPS:
         raise InputError(
             "window",
-            f"job too large: {spec.bar_steps():,} bar-steps (bars x markets x strategies); the limit is {MAX_BAR_STEPS:,}",
+            f"job too large: {spec.bar_steps() * spec.runs:,} bar-steps (bars x markets x strategies x runs); the limit is {MAX_BAR_STEPS:,}",
         )
     datasets, calendars = {}, set()
     for i, market in enumerate(spec.markets):

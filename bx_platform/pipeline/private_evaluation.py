@@ -54,11 +54,11 @@ def scenario_pins(job_id: str) -> dict:
 
 def job_seeds(record: dict) -> dict[str, str]:
     """The job's seeds under the server's secret, checked against its commitments (operator use only)."""
-    secret, source = scenario_secret()
+    secret, _ = scenario_secret()
     seeds = scenario_seeds(secret, record["job_id"])
     if seed_commitments(record["job_id"], seeds) != record["pinned"]["scenarios"]["commitments"]:
         raise ScenarioSecretChanged(
-            f"the scenario secret ({source}) does not reproduce the commitments of {record['job_id']}: "
+            f"the server's scenario secret does not reproduce the commitments of {record['job_id']}: "
             "it was submitted under another secret"
         )
     return seeds

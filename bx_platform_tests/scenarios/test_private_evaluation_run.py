@@ -294,3 +294,10 @@ def test_each_private_evaluation_counts_as_trials_for_the_organizations_dsr(eval
         store.dispose()
     assert submitted == len(known) == len(PRIVATE_JOB["strategies"])
     assert following["pinned"]["trials"]["earlier_trials"] == 4 and following["pinned"]["trials"]["n"] == 5
+
+
+def test_the_usage_charged_counts_the_hidden_scenarios_bar_steps(evaluated):
+    usage = json.loads(evaluated["responses"][-1])
+    job = next(j for j in usage["jobs"] if j["job_id"] == evaluated["job_id"])
+    audit = evaluated["warehouse"].read("verified", "scenario_audit", evaluated["job_id"])
+    assert job["bar_steps"] == (547 + int(audit["bars"].sum())) * len(PRIVATE_JOB["strategies"])

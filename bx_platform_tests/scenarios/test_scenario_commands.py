@@ -97,3 +97,14 @@ def test_the_demos_private_evaluation_prints_eleven_scenario_scores_and_the_offi
         assert len(cells) == 6 and all(re.fullmatch(r"\d+\.\d \([+-]\d+\.\d{3}\)", cell) for cell in cells[2:]), line
     assert "OFFICIAL SCORE" in table and "CapitalScore" in table and "eligible" in table
     assert f"development secret in {bx_home / DEV_SECRET_FILE}" in caplog.text  # the scenario secret's origin is said
+
+
+def test_a_private_evaluation_is_quoted_and_limited_as_twelve_runs():
+    from bx_platform.control.metering import quote_job
+    from bx_platform.jobs.spec import parse_spec
+
+    private = parse_spec({"organization": "acme", "job_type": "private_evaluation", "markets": [{"venue": "coinbase", "symbol": "BTC/USD"}],
+                          "window": {"start": "2018-01-01", "end": "2019-01-01"}, "timeframe": "1d", "strategies": ["bx/sma-trend"]})
+    benchmark = private.model_copy(update={"job_type": "benchmark"})
+    assert private.scoring_version == "bx-private-v1" and private.runs == 12 and benchmark.runs == 1
+    assert quote_job(private).bar_steps == 12 * quote_job(benchmark).bar_steps == 12 * 365
