@@ -29,7 +29,7 @@ from bx_platform.evaluation.report import daily_frame
 from bx_platform.scenarios import SCENARIO_NAMES
 from bx_platform.scoring.private import official_score
 from bx_platform.scoring.contest_score import ContestEntry, contest_scores
-from bx_platform.scoring.governance import current_version, load_score_version
+from bx_platform.scoring.governance import ScoreVersion, current_version, load_score_version
 from bx_platform.scoring.leaderboard import long_term_leaderboard
 from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, score_room
 from bx_platform.versions import RESULT_SCHEMA_VERSION
@@ -269,14 +269,15 @@ def result_document(
     )
 
 
-def private_sections(private: pl.DataFrame, room: RoomScores, metrics: dict, equity: pl.DataFrame, version) -> dict[str, dict]:
+def private_sections(
+    private: pl.DataFrame, room: RoomScores, metrics: dict, equity: pl.DataFrame, version: ScoreVersion
+) -> dict[str, dict]:
     """Each strategy's `private_evaluation` section: per hidden scenario its kind and scores (never its bars), and
     the official private score of the version (docs/private-evaluation.md)."""
+    order = {name: i for i, name in enumerate(SCENARIO_NAMES)}
     out = {}
     for s in room.strategies:
-        rows = private.filter(pl.col("strategy") == s.strategy).to_dicts()
-        order = {name: i for i, name in enumerate(SCENARIO_NAMES)}
-        rows.sort(key=lambda r: order[r["scenario"]])
+        rows = sorted(private.filter(pl.col("strategy") == s.strategy).to_dicts(), key=lambda r: order[r["scenario"]])
         n_days = daily_frame(equity.filter(pl.col("strategy") == s.strategy).sort("ts")).height
         official = official_score(rows, version.private_evaluation, metrics[s.strategy][WHOLE_WINDOW]["dsr"], n_days, version.capital.n0_days)
         out[s.strategy] = {
