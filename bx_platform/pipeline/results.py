@@ -269,6 +269,12 @@ def result_document(
     )
 
 
+def scenario_flags(flags: str) -> list[str]:
+    """A hidden scenario's engine flags without their time (`halted_drawdown at 2017-03-31T00:00Z` ->
+    `halted_drawdown`): when a strategy was halted would tell where the scenario's path fell."""
+    return sorted({flag.split(" at ")[0] for flag in flags.split(",") if flag})
+
+
 def private_sections(
     private: pl.DataFrame, room: RoomScores, metrics: dict, equity: pl.DataFrame, version: ScoreVersion
 ) -> dict[str, dict]:
@@ -285,7 +291,7 @@ def private_sections(
             "scenarios": [
                 {
                     "scenario": r["scenario"], "kind": r["kind"], "utility": r["utility"], "beta_score": r["beta_score"],
-                    "bx_score": r["bx_score"], "flags": [f for f in r["flags"].split(",") if f],
+                    "bx_score": r["bx_score"], "flags": scenario_flags(r["flags"]),
                 }
                 for r in rows
             ],

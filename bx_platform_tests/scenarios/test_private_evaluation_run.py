@@ -111,6 +111,7 @@ def test_the_result_has_eleven_scenario_scores_and_the_official_score_per_strate
         private = strategy["private_evaluation"]
         assert [s["scenario"] for s in private["scenarios"]] == list(SCENARIO_NAMES)
         assert set(private["scenarios"][0]) == {"scenario", "kind", "utility", "beta_score", "bx_score", "flags"}
+        assert not [f for scenario in private["scenarios"] for f in scenario["flags"] if " at " in f]  # no time of a hidden path
         official = private["official"]
         kinds = {s["scenario"]: s for s in private["scenarios"]}
         perturbations = [kinds[n]["bx_score"] for n in SCENARIO_NAMES[1:6]]
