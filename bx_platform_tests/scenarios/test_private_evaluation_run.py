@@ -121,6 +121,8 @@ def test_the_result_has_eleven_scenario_scores_and_the_official_score_per_strate
         positive = sum(s["utility"] > 0 for s in private["scenarios"]) / 11
         assert official["positive_utility_fraction"] == pytest.approx(positive)
         assert official["eligible"] == (not official["failed_gates"])
+    momentum = _strategy(document, "bx/momentum")["private_evaluation"]["scenarios"]
+    assert "halted_drawdown" in {f for scenario in momentum for f in scenario["flags"]}  # halted on some scenario
 
 
 def _hidden_values(evaluated) -> tuple[set[float], list[str]]:
