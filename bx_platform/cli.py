@@ -16,6 +16,7 @@ from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
 from bx_platform.paths import REPO_ROOT, bx_home
 from bx_platform.report_cli import add_report_commands
+from bx_platform.scenario_commands import add_scenario_commands, print_private_evaluation
 from bx_platform.strategies.cli import add_strategy_commands
 from bx_platform.terminal import PERCENT_FIELDS, Column, ProgressLines, percent, print_json, print_table, say
 from bx_platform.verification_cli import add_verification_commands
@@ -115,6 +116,7 @@ def _print_room(result: dict) -> None:
             f"{context['liquidity']}",
             "  ",
         )
+    print_private_evaluation(result)
 
 
 # A room as a table. Utility is in percent of capital, so beta score = utility - Benchmark Hold utility in the
@@ -137,7 +139,7 @@ ROOM_COLUMNS = [
 
 def cmd_demo(args) -> int:
     from bx_platform.defs.runner import run_job
-    from bx_platform.demo import OWN_STRATEGIES_JOB, PACKAGE_HANDLE, REMOTE_HANDLE, example_remote_model, register_own_strategies
+    from bx_platform.demo import OWN_STRATEGIES_JOB, PRIVATE_EVALUATION_JOB, PACKAGE_HANDLE, REMOTE_HANDLE, example_remote_model, register_own_strategies
     from bx_platform.jobs.spec import load_spec
     from bx_platform.warehouse.store import Warehouse
 
@@ -146,7 +148,7 @@ def cmd_demo(args) -> int:
 
         shutil.rmtree(bx_home(), ignore_errors=True)
     specs = sorted(DEMO_JOBS.glob("*.yaml"))
-    total = len(specs) + 1
+    total = len(specs) + 2
     say(f"BX Platform demo: {total} example jobs from {DEMO_JOBS.relative_to(REPO_ROOT)}/ on the real archive")
     worst = 0
 
@@ -166,7 +168,9 @@ def cmd_demo(args) -> int:
         f"example remote model as {REMOTE_HANDLE} (HTTP on 127.0.0.1), as `bx strategy register` does")
     with example_remote_model() as endpoint:
         register_own_strategies(endpoint)
-        demo_job(total, OWN_STRATEGIES_JOB)
+        demo_job(total - 1, OWN_STRATEGIES_JOB)
+    print("\nThe official private evaluation: the same strategies on eleven hidden scenarios of the window")
+    demo_job(total, PRIVATE_EVALUATION_JOB)
     warehouse = Warehouse().ensure()
     print()
     _print_leaderboard(warehouse)
@@ -471,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_strategy_commands(sub)
     add_verification_commands(sub)
     add_report_commands(sub)
+    add_scenario_commands(sub)
     return parser
 
 

@@ -13,6 +13,7 @@ from bx_platform.paths import REPO_ROOT
 from bx_platform.strategies.handles import HandleRegistry
 
 OWN_STRATEGIES_JOB = REPO_ROOT / "data" / "jobs" / "own" / "05-own-strategies.yaml"
+PRIVATE_EVALUATION_JOB = REPO_ROOT / "data" / "jobs" / "private" / "06-private-evaluation.yaml"
 REMOTE_MODEL = REPO_ROOT / "examples" / "remote_model" / "server.py"
 PACKAGE_HANDLE, REMOTE_HANDLE, ORGANIZATION = "bx-demo/sma-package", "bx-demo/sma-remote", "bx-demo"
 

@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 # Bump when a change to execution could change any fill or equity value of an existing job.
 ENGINE_VERSION = "bx-engine-2"
-RESULT_SCHEMA_VERSION = "bx-result-2"
+RESULT_SCHEMA_VERSION = "bx-result-3"
 KEY_LIBRARIES = ("bx-platform", "dagster", "duckdb", "polars", "pyarrow", "numpy", "scipy", "great-expectations", "ccxt", "pydantic")
 
 

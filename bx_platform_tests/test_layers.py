@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "bx_platform"
-CORE = ["jobs", "market", "strategies", "execution", "evaluation", "scoring", "warehouse", "reports"]
+CORE = ["jobs", "market", "strategies", "execution", "evaluation", "scoring", "warehouse", "reports", "scenarios"]
 FORBIDDEN_IN_CORE = ("bx_platform.pipeline", "bx_platform.defs", "bx_platform.cli", "dagster", "fastapi", "starlette", "uvicorn")
 
 

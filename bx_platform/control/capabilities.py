@@ -155,7 +155,8 @@ def job_type(spec: Any) -> str:
     """A contest entry, a private evaluation or a public benchmark (in that order of precedence)."""
     if getattr(spec, "contest", None):
         return CONTEST
-    return PRIVATE_EVALUATION if spec.visibility == "private" else PUBLIC_BENCHMARK
+    private = spec.visibility == "private" or getattr(spec, "job_type", None) == PRIVATE_EVALUATION
+    return PRIVATE_EVALUATION if private else PUBLIC_BENCHMARK
 
 
 def check_submission(identity: KeyIdentity, spec: Any) -> Refusal | None:

@@ -92,13 +92,15 @@ def quote_credits(
 
 
 def quote_job(spec: Any) -> Quote:
-    """The quote of a job spec (`JobSpec`, or anything with its fields): one scenario, the real window."""
+    """The quote of a job spec (`JobSpec`, or anything with its fields): one scenario per run of the room (the
+    real window; a private evaluation adds its eleven hidden scenarios)."""
     bars = spec.bar_steps() // (len(spec.markets) * len(spec.strategies))
     return quote_credits(
         markets=len(spec.markets),
         strategies=len(spec.strategies),
         bars=bars,
         sessions=spec.sessions,
+        scenarios=getattr(spec, "runs", 1),  # a private evaluation runs the window and its hidden scenarios
         decision_every=getattr(spec, "decision_every", 1),
     )
 

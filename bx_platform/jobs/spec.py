@@ -20,6 +20,11 @@ from bx_platform.market.calendars import TIMEFRAME_SECONDS
 from bx_platform.jobs.spec_input import load_document, read_spec_file, shortened
 
 SCHEMA_VERSION = "1"
+# Job types: a benchmark on the client's window, or the official private evaluation, which adds the eleven
+# hidden scenarios (docs/private-evaluation.md) scored under a version with a private_evaluation section.
+BENCHMARK, PRIVATE_EVALUATION = "benchmark", "private_evaluation"
+PRIVATE_SCORING_VERSION = "bx-private-v1"
+PRIVATE_SCENARIOS = 11  # 1 real sister, 5 perturbations, 5 stress
 # Admission limit on the work a job may ask for, in bar-steps (one strategy x one market x one bar): what the
 # engine runs in minutes and under 2 GB (docs/engine.md, "Speed"; 1 year of minute bars x 10 markets x 20
 # built-ins is 105 M).
@@ -133,6 +138,7 @@ class FillOverrides(_Strict):
 
 class JobSpec(_Strict):
     schema_version: Literal["1"] = SCHEMA_VERSION
+    job_type: Literal["benchmark", "private_evaluation"] = BENCHMARK
     organization: str = Field(strict=True, min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     name: Text | None = None
     markets: list[Market] = Field(min_length=1, max_length=MAX_MARKETS)
@@ -148,6 +154,14 @@ class JobSpec(_Strict):
     contest: Annotated[Text, Field(max_length=64)] | None = None
     decision_every: int = finite_number(default=1, ge=1, le=100_000, description="bars between two decisions")
     fills: FillOverrides = FillOverrides()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _private_scoring_default(cls, data: Any) -> Any:
+        """A private evaluation is scored, by default, under the released private score version."""
+        if isinstance(data, dict) and data.get("job_type") == PRIVATE_EVALUATION and "scoring_version" not in data:
+            return {**data, "scoring_version": PRIVATE_SCORING_VERSION}
+        return data
 
     @field_validator("strategies")
     @classmethod
@@ -168,9 +182,14 @@ class JobSpec(_Strict):
         return RISK_PROFILES[self.risk_profile]
 
     def bar_steps(self) -> int:
-        """Upper bound on bar-steps: bars in the window x markets x strategies."""
+        """Upper bound on bar-steps of one run of the window: bars in the window x markets x strategies."""
         bars = (self.window.end - self.window.start).total_seconds() // TIMEFRAME_SECONDS[self.timeframe]
         return int(bars) * len(self.markets) * len(self.strategies)
+
+    @property
+    def runs(self) -> int:
+        """Runs of the room: the real window, plus the eleven hidden scenarios of a private evaluation."""
+        return 1 + PRIVATE_SCENARIOS if self.job_type == PRIVATE_EVALUATION else 1
 
     def canonical_json(self) -> str:
         return canonical_json(self.model_dump(mode="json"))

@@ -11,12 +11,14 @@ import sqlalchemy as sa
 from bx_platform.errors import InputError
 from bx_platform.pipeline.evaluation import job_periods_per_year
 from bx_platform.evaluation.luck import trial_pins
-from bx_platform.jobs.spec import MAX_BAR_STEPS, TIMEFRAME_SECONDS, JobSpec
+from bx_platform.jobs.spec import MAX_BAR_STEPS, PRIVATE_EVALUATION, TIMEFRAME_SECONDS, JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market import archive
 from bx_platform.market.calendars import periods_per_year
-from bx_platform.pipeline.staging import job_bars
+from bx_platform.pipeline.private_evaluation import scenario_pins
+from bx_platform.pipeline.staging import bars_by_market, job_bars
 from bx_platform.pipeline.trail import CLI_SUBMITTER, record_submission
+from bx_platform.scenarios.sister import sister_bars
 from bx_platform.scoring import governance
 from bx_platform.scoring.evidence import require_minimum_evidence
 from bx_platform.strategies.handles import HandleRegistry
@@ -32,10 +34,16 @@ def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None
             "scoring_version",
             f"unknown score version {spec.scoring_version!r}; released: {', '.join(governance.released_versions())}",
         )
-    if spec.bar_steps() > MAX_BAR_STEPS:
+    if spec.job_type == PRIVATE_EVALUATION and governance.load_score_version(spec.scoring_version).private_evaluation is None:
+        raise InputError(
+            "scoring_version",
+            f"{spec.scoring_version!r} defines no official private score; a private evaluation needs one of: "
+            f"{', '.join(governance.private_versions())}",
+        )
+    if spec.bar_steps() * spec.runs > MAX_BAR_STEPS:
         raise InputError(
             "window",
-            f"job too large: {spec.bar_steps():,} bar-steps (bars x markets x strategies); the limit is {MAX_BAR_STEPS:,}",
+            f"job too large: {spec.bar_steps() * spec.runs:,} bar-steps (bars x markets x strategies x runs); the limit is {MAX_BAR_STEPS:,}",
         )
     datasets, calendars = {}, set()
     for i, market in enumerate(spec.markets):
@@ -53,7 +61,10 @@ def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None
         calendars.add(info.calendar)
     if len(calendars) > 1:
         raise InputError("markets", f"all markets of a job must share one calendar; got {sorted(calendars)}")
-    bars = job_bars(spec, spec.job_id, archive_dir)["ts"].n_unique()
+    staged = job_bars(spec, spec.job_id, archive_dir)
+    bars = staged["ts"].n_unique()
+    if spec.job_type == PRIVATE_EVALUATION:
+        sister_bars(bars_by_market(staged, spec), spec.timeframe, archive_dir)  # InputError when there is no real sister
     require_minimum_evidence(bars, spec.sessions, spec.timeframe, periods_per_year(calendars.pop(), spec.timeframe))
     return {"strategies": strategies, "datasets": datasets}
 
@@ -79,6 +90,7 @@ def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None
             "libraries": library_versions(),
             "strategies": pins["strategies"],
             "trials": trial_pins(previous, len(spec.strategies), sharpes, ppy),
+            **({"scenarios": scenario_pins(spec.job_id)} if spec.job_type == PRIVATE_EVALUATION else {}),
         },
     }
 

@@ -84,4 +84,6 @@ def bar_steps_run(record: dict, warehouse: Warehouse) -> int:
         return 0
     strategies = record["spec"]["strategies"]
     rows = warehouse.read("verified", "equity", job_id).filter(pl.col("strategy").is_in(strategies)).height
+    if warehouse.exists("verified", "scenario_audit", job_id):  # a private evaluation's hidden scenarios
+        rows += int(warehouse.read("verified", "scenario_audit", job_id)["bars"].sum()) * len(strategies)
     return rows * len(record["spec"]["markets"])

@@ -21,12 +21,16 @@ from bx_platform.pipeline.evaluation import (
 from bx_platform.execution.battle_room import BENCHMARK
 from bx_platform.pipeline.execution import execution_params
 from bx_platform.pipeline.reports import write_job_report
+from bx_platform.pipeline.private_evaluation import private_duplicates
 from bx_platform.execution.summary import summary_document
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore
 from bx_platform.market.archive import find_dataset
+from bx_platform.evaluation.report import daily_frame
+from bx_platform.scenarios import SCENARIO_NAMES
+from bx_platform.scoring.private import official_score
 from bx_platform.scoring.contest_score import ContestEntry, contest_scores
-from bx_platform.scoring.governance import current_version, load_score_version
+from bx_platform.scoring.governance import ScoreVersion, current_version, load_score_version
 from bx_platform.scoring.leaderboard import long_term_leaderboard
 from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, score_room
 from bx_platform.versions import RESULT_SCHEMA_VERSION
@@ -88,6 +92,7 @@ class JobTables:
     runs: dict
     bars: pl.DataFrame
     execution: dict
+    private: pl.DataFrame | None = None  # a private evaluation's per-scenario scores (`private_scenarios`)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ def load_job_tables(job_id: str, warehouse: Warehouse) -> JobTables:
         runs={r["strategy"]: r for r in warehouse.read("verified", "strategy_runs", job_id).to_dicts()},
         bars=warehouse.read("verified", "market_bars", job_id),
         execution={r["strategy"]: r for r in warehouse.read("verified", "execution_summary", job_id).to_dicts()},
+        private=warehouse.read("verified", "private_scenarios", job_id) if warehouse.exists("verified", "private_scenarios", job_id) else None,
     )
 
 
@@ -136,7 +142,10 @@ def score_job(record: dict, tables: JobTables) -> ScoredJob:
     return ScoredJob(
         outcome=JobOutcome(status, room),
         scores=_scores_frame(record, room, context),
-        document=result_document(record, room, metrics, context, status, tables.execution),
+        document=result_document(
+            record, room, metrics, context, status, tables.execution,
+            private_sections(tables.private, room, metrics, tables.equity, version) if tables.private is not None else None,
+        ),
         sharpe_per_period={s: metrics[s][WHOLE_WINDOW]["sharpe"] / math.sqrt(ppy) for s in spec.strategies},
         periods_per_year=ppy,
     )
@@ -167,7 +176,7 @@ def _document_head(record: dict, status: str) -> dict:
 
 
 def failure_document(record: dict, failure: dict) -> dict:
-    """The result document of a job that stopped before it was scored (schema `bx-result-2`, status failed)."""
+    """The result document of a job that stopped before it was scored (schema `bx-result-3`, status failed)."""
     return json_ready(
         {
             **_document_head(record, "failed"),
@@ -212,8 +221,10 @@ def _scores_frame(record: dict, room: RoomScores, context: dict) -> pl.DataFrame
     )
 
 
-def result_document(record: dict, room: RoomScores, metrics: dict, context: dict, status: str, execution: dict) -> dict:
-    """The job's result document, schema `bx-result-2` (docs/result.md, bx_platform/result_schema.json).
+def result_document(
+    record: dict, room: RoomScores, metrics: dict, context: dict, status: str, execution: dict, private: dict | None = None,
+) -> dict:
+    """The job's result document, schema `bx-result-3` (docs/result.md, bx_platform/result_schema.json).
 
     Deterministic: the same job gives the same bytes, except the record's `submitted_at`. So nothing measured
     on the clock goes in (the strategies' decision runtimes stay in the `strategy_runs` table)."""
@@ -252,11 +263,43 @@ def result_document(record: dict, room: RoomScores, metrics: dict, context: dict
                     },
                     "eligibility": s.eligibility.to_dict(),
                     "execution": summary_document(execution[s.strategy]),
+                    **({"private_evaluation": private[s.strategy]} if private else {}),
                 }
                 for s in room.strategies
             ],
         }
     )
+
+
+def scenario_flags(flags: str) -> list[str]:
+    """A hidden scenario's engine flags without their time (`halted_drawdown at 2017-03-31T00:00Z` ->
+    `halted_drawdown`): when a strategy was halted would tell where the scenario's path fell."""
+    return sorted({flag.split(" at ")[0] for flag in flags.split(",") if flag})
+
+
+def private_sections(
+    private: pl.DataFrame, room: RoomScores, metrics: dict, equity: pl.DataFrame, version: ScoreVersion
+) -> dict[str, dict]:
+    """Each strategy's `private_evaluation` section: per hidden scenario its kind and scores (never its bars), and
+    the official private score of the version (docs/private-evaluation.md)."""
+    order = {name: i for i, name in enumerate(SCENARIO_NAMES)}
+    out = {}
+    for s in room.strategies:
+        rows = sorted(private.filter(pl.col("strategy") == s.strategy).to_dicts(), key=lambda r: order[r["scenario"]])
+        n_days = daily_frame(equity.filter(pl.col("strategy") == s.strategy).sort("ts")).height
+        official = official_score(rows, version.private_evaluation, metrics[s.strategy][WHOLE_WINDOW]["dsr"], n_days, version.capital.n0_days)
+        out[s.strategy] = {
+            "scoring_version": version.version,
+            "scenarios": [
+                {
+                    "scenario": r["scenario"], "kind": r["kind"], "utility": r["utility"], "beta_score": r["beta_score"],
+                    "bx_score": r["bx_score"], "flags": scenario_flags(r["flags"]),
+                }
+                for r in rows
+            ],
+            "official": official.to_dict(),
+        }
+    return out
 
 
 def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
@@ -280,6 +323,7 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
         )
         warehouse.write_snapshot("leaderboard", board)
         warehouse.write_snapshot("contest_standings", _contest_standings(warehouse, scores))
+        warehouse.write_snapshot("private_duplicates", private_duplicates(warehouse, version.contest.duplicate_correlation, version.contest.min_overlap_days))
         warehouse.publish_public_store()
     return board
 

@@ -129,6 +129,23 @@ class RulesSpec(_Strict):
     halt_ends_eligibility: bool = False  # a risk-profile halt is a risk event that ends eligibility
 
 
+class PrivateEvaluationSpec(_Strict):
+    """The official private score (docs/private-evaluation.md, "The official score"): the weight of each scenario
+    kind (the real sister as is, the perturbations by their mean, the stress scenarios by their worst case) and
+    the eligibility across the eleven scenarios."""
+
+    real_sister_weight: float = Field(ge=0)
+    perturbation_weight: float = Field(ge=0)
+    stress_weight: float = Field(ge=0)
+    min_positive_utility_fraction: float = Field(ge=0, le=1)
+    max_worst_stress_drawdown: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _weights(self) -> "PrivateEvaluationSpec":
+        _check_sum("private evaluation weights", [self.real_sister_weight, self.perturbation_weight, self.stress_weight])
+        return self
+
+
 class ScoreVersion(_Strict):
     """A parsed, validated, hash-verified score version. `sha256` is the verified hash of the file's bytes."""
 
@@ -147,6 +164,7 @@ class ScoreVersion(_Strict):
     leaderboard: LeaderboardSpec
     contract: Literal[1, 2] = 1
     rules: RulesSpec = RulesSpec()
+    private_evaluation: PrivateEvaluationSpec | None = None  # the official private score (bx-private-v1 on)
     approval: ApprovalRecord
     sha256: str = ""
 
@@ -213,6 +231,11 @@ def _registry_entry(version: str, registry: dict) -> dict:
 def released_versions(registry_path: Path | None = None) -> list[str]:
     """Ids of all released versions, in release order."""
     return [e["version"] for e in load_registry(registry_path).get("versions", [])]
+
+
+def private_versions(registry_path: Path | None = None) -> list[str]:
+    """Released versions that define the official private score (a `private_evaluation` section)."""
+    return [v for v in released_versions(registry_path) if load_score_version(v, registry_path=registry_path).private_evaluation]
 
 
 def current_version(registry_path: Path | None = None) -> str:

@@ -108,6 +108,56 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "remote_calls": {"job_id": pl.String, "organization": pl.String, **REMOTE_CALL_SCHEMA},
     # one row per strategy and the Benchmark Hold: what its execution did (docs/engine.md, "Execution summary")
     "execution_summary": EXECUTION_SUMMARY_SCHEMA,
+    # a private evaluation: each strategy's (and the Benchmark Hold's) scores on each hidden scenario, never the
+    # scenario's bars, fills or curves (docs/private-evaluation.md, "What leaves the platform")
+    "private_scenarios": {
+        "job_id": pl.String,
+        "organization": pl.String,
+        "strategy": pl.String,
+        "scenario": pl.String,
+        "kind": pl.String,
+        "utility": pl.Float64,
+        "hold_utility": pl.Float64,
+        "beta_score": pl.Float64,
+        "bx_score": pl.Float64,
+        "total_return": pl.Float64,
+        "max_drawdown": pl.Float64,
+        "sharpe": pl.Float64,
+        "fills": pl.Int64,
+        "fills_in_outage": pl.Int64,
+        "fees": pl.Float64,
+        "spread_cost": pl.Float64,
+        "impact_cost": pl.Float64,
+        "traded_notional": pl.Float64,
+        "flags": pl.String,
+    },
+    # operator only, for `bx scenarios verify`: what each hidden scenario's bars hashed to and where they came from
+    "scenario_audit": {
+        "job_id": pl.String,
+        "organization": pl.String,
+        "scenario": pl.String,
+        "kind": pl.String,
+        "bars_sha256": pl.String,
+        "bars": pl.Int64,
+        "source": pl.String,
+    },
+    # operator only: each private evaluation's strategies' daily returns on the real-sister scenario
+    "private_sister_returns": {
+        "job_id": pl.String,
+        "organization": pl.String,
+        "strategy": pl.String,
+        "day": pl.Date,
+        "ret": pl.Float64,
+    },
+    # operator only, rebuilt with the boards: near-duplicate strategies of different organizations
+    "private_duplicates": {
+        "cluster_id": pl.String,
+        "job_id": pl.String,
+        "organization": pl.String,
+        "strategy": pl.String,
+        "cluster_size": pl.Int64,
+        "organizations": pl.String,
+    },
     "leaderboard": {
         "market_class": pl.String,
         "rank": pl.Int64,

@@ -36,11 +36,22 @@ def test_every_version_file_is_registered():
 
 
 def test_released_and_current():
-    assert released_versions() == ["bx-score-v1", "bx-score-v2", "bx-score-v3"]
+    assert released_versions() == ["bx-score-v1", "bx-score-v2", "bx-score-v3", "bx-private-v1"]
     assert current_version() == "bx-score-v3"
+    assert governance.private_versions() == ["bx-private-v1"]
 
 
-@pytest.mark.parametrize("version", ["bx-score-v1", "bx-score-v2", "bx-score-v3"])
+def test_the_private_version_scores_each_scenario_as_v3_does():
+    """bx-private-v1 = bx-score-v3 + the official private score (docs/private-evaluation.md)."""
+    v3, private = load_score_version("bx-score-v3"), load_score_version("bx-private-v1")
+    assert private.supersedes == "bx-score-v3" and v3.private_evaluation is None
+    same = ("groups", "metrics", "unscored", "utility_weights", "eligibility", "capital", "contest", "leaderboard", "rules", "contract")
+    assert all(getattr(private, name) == getattr(v3, name) for name in same)
+    spec = private.private_evaluation
+    assert (spec.real_sister_weight, spec.perturbation_weight, spec.stress_weight) == (0.4, 0.3, 0.3)
+
+
+@pytest.mark.parametrize("version", ["bx-score-v1", "bx-score-v2", "bx-score-v3", "bx-private-v1"])
 def test_released_versions_load_and_cover_the_contract(version):
     v = load_score_version(version)
     assert v.version == version
