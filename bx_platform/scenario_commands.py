@@ -29,7 +29,7 @@ def add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     verify.set_defaults(func=cmd_verify)
 
 
-def _record(job_id: str) -> dict:
+def private_record(job_id: str) -> dict:
     from bx_platform.jobs.store import JobStore
 
     store = JobStore()
@@ -47,7 +47,7 @@ def _record(job_id: str) -> dict:
 def cmd_reveal(args) -> int:
     from bx_platform.pipeline.private_evaluation import ScenarioSecretChanged, job_seeds
 
-    record = _record(args.job_id)
+    record = private_record(args.job_id)
     try:
         seeds = job_seeds(record)
     except ScenarioSecretChanged as error:
@@ -74,20 +74,28 @@ def read_revealed(path: str) -> dict[str, str]:
     return seeds
 
 
-def cmd_verify(args) -> int:
+def revealed_seed_problems(record: dict, revealed: dict[str, str], warehouse) -> tuple[list[str], bool]:
+    """What does not match between revealed seeds and a private evaluation: the commitments in its record and,
+    once it ran, the scenario bars they rebuild (hashed against the job's `scenario_audit`). Also says whether
+    the bars could be checked (False before the job ran)."""
     from bx_platform.jobs.spec import JobSpec
     from bx_platform.market.archive import default_archive_dir
     from bx_platform.pipeline.private_evaluation import verify_revealed_seeds
     from bx_platform.pipeline.staging import bars_by_market
+
+    job_id = record["job_id"]
+    ran = warehouse.exists("verified", "scenario_audit", job_id)
+    real = bars_by_market(warehouse.read("verified", "market_bars", job_id), JobSpec.model_validate(record["spec"])) if ran else None
+    audit = warehouse.read("verified", "scenario_audit", job_id) if ran else None
+    return verify_revealed_seeds(record, revealed, real, audit, default_archive_dir()), ran
+
+
+def cmd_verify(args) -> int:
     from bx_platform.warehouse.store import Warehouse
 
-    record = _record(args.job_id)
+    record = private_record(args.job_id)
     revealed = read_revealed(args.seeds_file)
-    warehouse = Warehouse()
-    ran = warehouse.exists("verified", "scenario_audit", record["job_id"])
-    real = bars_by_market(warehouse.read("verified", "market_bars", record["job_id"]), JobSpec.model_validate(record["spec"])) if ran else None
-    audit = warehouse.read("verified", "scenario_audit", record["job_id"]) if ran else None
-    problems = verify_revealed_seeds(record, revealed, real, audit, default_archive_dir())
+    problems, ran = revealed_seed_problems(record, revealed, Warehouse())
     for problem in problems:
         print(f"REFUSED {problem}")
     if problems:
@@ -98,24 +106,27 @@ def cmd_verify(args) -> int:
 
 
 def print_private_evaluation(result: dict) -> None:
-    """The eleven hidden scenarios' BX Scores (utility in brackets) of each strategy, then its official private
-    score: what `bx demo` prints of a private evaluation (kinds and scores only, as clients see them)."""
-    from bx_platform.cli import _print_table
+    """The eleven hidden scenarios' BX Scores of each strategy, then its official private score, CapitalScore
+    and eligibility: what `bx run` and `bx demo` print of a private evaluation (kinds and scores only, as
+    clients see them; utilities and flags are in `--json`)."""
+    from bx_platform.terminal import Column, print_table, say
 
     strategies = [s for s in result.get("strategies", []) if "private_evaluation" in s]
     if not strategies:
         return
-    columns = ["scenario", "kind", *(s["strategy"] for s in strategies)]
-    rows = []
-    for i, scenario in enumerate(strategies[0]["private_evaluation"]["scenarios"]):
-        row = {"scenario": scenario["scenario"], "kind": scenario["kind"]}
-        for s in strategies:
-            cell = s["private_evaluation"]["scenarios"][i]
-            row[s["strategy"]] = f"{cell['bx_score']:.1f} ({cell['utility']:+.3f})"
-        rows.append(row)
+    handles = [s["strategy"] for s in strategies]
+    columns = [Column("scenario", whole=True), Column("kind", drop=1), *(Column(h) for h in handles)]
+    rows = [
+        {"scenario": scenario["scenario"], "kind": scenario["kind"],
+         **{s["strategy"]: s["private_evaluation"]["scenarios"][i]["bx_score"] for s in strategies}}
+        for i, scenario in enumerate(strategies[0]["private_evaluation"]["scenarios"])
+    ]
     official = {s["strategy"]: s["private_evaluation"]["official"] for s in strategies}
-    rows.append({"scenario": "OFFICIAL SCORE", "kind": "", **{h: f"{o['score']:.1f} ({o['utility']:+.3f})" for h, o in official.items()}})
-    rows.append({"scenario": "CapitalScore", "kind": "", **{h: f"{o['capital_score']:.2f}" for h, o in official.items()}})
-    rows.append({"scenario": "eligible", "kind": "", **{h: "yes" if o["eligible"] else "no: " + ", ".join(o["failed_gates"]) for h, o in official.items()}})
+    rows.append({"scenario": "OFFICIAL SCORE", **{h: o["score"] for h, o in official.items()}})
+    rows.append({"scenario": "CapitalScore", **{h: o["capital_score"] for h, o in official.items()}})
+    rows.append({"scenario": "eligible", **{h: o["eligible"] for h, o in official.items()}})
     version = strategies[0]["private_evaluation"]["scoring_version"]
-    _print_table(rows, columns, f"Private evaluation {result['job_id']}: BX Score (utility) on each hidden scenario, official score under {version}")
+    print_table(rows, columns, f"Private evaluation {result['job_id']}: BX Score on each hidden scenario, official score under {version}")
+    for handle, o in official.items():
+        if not o["eligible"]:
+            say(f"{handle} not eligible: {', '.join(o['failed_gates'])}", indent="  ")

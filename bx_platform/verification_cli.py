@@ -29,6 +29,7 @@ def add_verification_commands(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("target", metavar="JOB_ID|MANIFEST_FILE")
     verify.add_argument("--replay", action="store_true", help="also re-run the job in a scratch home and compare the bytes")
     verify.add_argument("--public-key", type=Path, metavar="FILE", help="the trusted public key (PEM or hex; default: this platform's)")
+    verify.add_argument("--seeds", metavar="SEEDS_FILE", help="a private evaluation's revealed seeds (`bx scenarios reveal`): check them too")
     verify.add_argument("--json", action="store_true", help='print {"job_id", "verified", "problems"}')
     verify.set_defaults(func=cmd_verify)
 
@@ -109,6 +110,10 @@ def cmd_verify(args) -> int:
         job_id = evidence.manifest["job_id"] if evidence.manifest else path.stem
         if args.replay:
             problems += _replay(job_id, jobs, warehouse)
+        if args.seeds:
+            from bx_platform.scenario_commands import private_record, read_revealed, revealed_seed_problems
+
+            problems += revealed_seed_problems(private_record(job_id), read_revealed(args.seeds), warehouse)[0]
     finally:
         jobs.dispose()
         control.dispose()
@@ -119,7 +124,8 @@ def cmd_verify(args) -> int:
         for problem in problems:
             print(f"  - {problem}")
     else:
-        checked = "signature, audit chain, every artifact" + (" and a byte-identical replay" if args.replay else "")
+        checked = "signature, audit chain, every artifact" + (", the revealed seeds" if args.seeds else "") + (
+            " and a byte-identical replay" if args.replay else "")
         print(f"{job_id}: verified ({checked})")
     return EXIT_MISMATCH if problems else EXIT_OK
 

@@ -19,7 +19,7 @@ from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.execution import execute_job
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
-from bx_platform.pipeline.private_evaluation import is_private_evaluation, run_private_scenarios
+from bx_platform.pipeline.private_evaluation import execute_private_scenarios
 from bx_platform.pipeline.records import job_row
 from bx_platform.pipeline.reports import equity_chart_png
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
@@ -141,15 +141,10 @@ def execution_fills(
     record_strategy_endings(
         control.get(), context.partition_key, {h: r.flags for h, r in results.items()}, last_bar.strftime("%Y-%m-%dT%H:%MZ")
     )
-    private = {}
-    if is_private_evaluation(record):  # the eleven hidden scenarios: only their scores are written
-        run = run_private_scenarios(record, spec, bars, job_store.get(), archive.dir)
-        for table in ("private_scenarios", "scenario_audit", "private_sister_returns"):
-            store.write("verified", table, context.partition_key, getattr(run, table))
-        private = {"hidden_scenarios": run.scenario_audit.height}
+    hidden = execute_private_scenarios(record, spec, store, job_store.get(), archive.dir)
     return dg.MaterializeResult(
         metadata={
-            **private,
+            **({"hidden_scenarios": hidden} if hidden else {}),
             "fills": fills.height,
             "strategies": len(results),
             "flags": dg.MetadataValue.json({h: r.flags for h, r in results.items() if r.flags}),

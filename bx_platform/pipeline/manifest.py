@@ -63,7 +63,8 @@ def build_manifest(record: dict, outcome: str, warehouse: Warehouse, jobs: JobSt
             "libraries": pinned["libraries"],
             "strategies": {handle: pin.get("revision") for handle, pin in pinned["strategies"].items()},
         },
-        "data": {"manifest_hash": pinned["data_manifest_hash"], "datasets": pinned["datasets"]},
+        "data": {"manifest_hash": pinned["data_manifest_hash"], "datasets": pinned["datasets"],
+                 "scenario_commitments": pinned.get("scenarios")},  # a private evaluation's, else null
         "artifacts": [artifact_entry(warehouse, path) for path in artifact_paths(warehouse, job_id)],
         "audit": {"events": len(events), "head_hash": audit.head_hash(events)},
         "timestamps": {

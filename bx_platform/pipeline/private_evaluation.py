@@ -24,6 +24,7 @@ from bx_platform.jobs.store import JobStore
 from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import job_periods_per_year, principal_market
 from bx_platform.pipeline.execution import execution_params, funding_rates
+from bx_platform.pipeline.staging import bars_by_market
 from bx_platform.scenarios import REAL_SISTER, SCENARIO_NAMES, Scenario, build_scenario, build_scenarios, scenario_seeds, seed_commitments
 from bx_platform.scenarios.bars import Bars, bars_sha256
 from bx_platform.scenarios.seeds import COMMITMENT_FORMAT, commitment, scenario_secret
@@ -106,6 +107,18 @@ class PrivateRun:
     private_scenarios: pl.DataFrame
     scenario_audit: pl.DataFrame
     private_sister_returns: pl.DataFrame
+
+
+def execute_private_scenarios(record: dict, spec: JobSpec, store: Warehouse, jobs: JobStore, archive_dir: Path | None = None) -> int:
+    """A private evaluation's eleven hidden scenarios run on the job's verified bars, and only their scores,
+    bar hashes and sister returns written (verified); returns how many scenarios ran (0 for other jobs)."""
+    if not is_private_evaluation(record):
+        return 0
+    job_id = record["job_id"]
+    run = run_private_scenarios(record, spec, bars_by_market(store.read("verified", "market_bars", job_id), spec), jobs, archive_dir)
+    for table in ("private_scenarios", "scenario_audit", "private_sister_returns"):
+        store.write("verified", table, job_id, getattr(run, table))
+    return run.scenario_audit.height
 
 
 def run_private_scenarios(

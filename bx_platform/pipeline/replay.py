@@ -17,6 +17,7 @@ from bx_platform.jobs.store import JobStore
 from bx_platform.market.archive import sha256_file
 from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.execution import execute_job
+from bx_platform.pipeline.private_evaluation import execute_private_scenarios
 from bx_platform.pipeline.results import load_job_tables, score_job
 from bx_platform.pipeline.staging import PinnedDataChanged, check_pinned_data, job_bars
 from bx_platform.warehouse.store import Warehouse
@@ -64,6 +65,7 @@ def replay_job(job_id: str, jobs: JobStore, warehouse: Warehouse, scratch: Path,
     scratch_store = Warehouse(scratch / "warehouse").ensure()
     scratch_store.write("verified", "market_bars", job_id, job_bars(spec, job_id, archive_dir))
     execute_job(record, spec, scratch_store, jobs, archive_dir, replay=warehouse.read("verified", "remote_calls", job_id))
+    execute_private_scenarios(record, spec, scratch_store, jobs, archive_dir)  # remote answers on them are not recorded
     for table in ("fills", "equity"):
         scratch_store.move(table, job_id, "staged", "verified")
     if stored_partition(warehouse, "metrics", job_id):

@@ -110,6 +110,8 @@ def check_record(evidence: Evidence) -> list[str]:
         problems.append(f"the stored spec has sha256 {spec_sha256(record)}, the manifest signed {evidence.manifest.get('spec_sha256')}")
     if record["pinned"]["datasets"] != (evidence.manifest.get("data") or {}).get("datasets"):
         problems.append("the stored record's pinned data hashes differ from the manifest's")
+    if record["pinned"].get("scenarios") != (evidence.manifest.get("data") or {}).get("scenario_commitments"):
+        problems.append("the stored record's scenario seed commitments differ from the manifest's")
     return problems
 
 
