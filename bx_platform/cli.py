@@ -13,6 +13,7 @@ from pathlib import Path
 from bx_platform.control.cli import add_control_commands
 from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
+from bx_platform.leagues_cli import add_league_commands
 from bx_platform.paths import REPO_ROOT, bx_home
 from bx_platform.strategies.cli import add_strategy_commands
 
@@ -390,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.set_defaults(func=cmd_daemon)
     add_control_commands(sub)
     add_strategy_commands(sub)
+    add_league_commands(sub)
     return parser
 
 

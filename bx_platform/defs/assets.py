@@ -18,6 +18,7 @@ from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.execution import run_job_room
+from bx_platform.pipeline.leagues import job_run_tags
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.records import job_row
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
@@ -84,6 +85,9 @@ def market_data(
     begin_run(context.partition_key)
     record, spec = stored.record, stored.spec
     store = warehouse.get()
+    tags = job_run_tags(record, store)  # launchers set them at launch; a run launched by hand gets them here
+    if not tags.items() <= context.run.tags.items():
+        context.instance.add_run_tags(context.run_id, tags)
     try:
         check_pinned_data(record, spec, archive.dir)
     except PinnedDataChanged as changed:

@@ -8,13 +8,16 @@ from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import ControlPlaneResource, JobStoreResource, WarehouseResource
 from bx_platform.control.webhooks import deliver_due
+from bx_platform.pipeline.leagues import job_run_tags
 from bx_platform.pipeline.lifecycle import claim_job, finish_job
 
 CLAIMANT = "sensor:submitted_jobs"
 
 
 @dg.sensor(job=benchmark_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING)
-def submitted_jobs(context: dg.SensorEvaluationContext, job_store: JobStoreResource) -> dg.SensorResult:
+def submitted_jobs(
+    context: dg.SensorEvaluationContext, job_store: JobStoreResource, warehouse: WarehouseResource
+) -> dg.SensorResult:
     """Claim each job submitted with `bx submit`, add its partition and launch its run.
 
     The claim is atomic in the job store, so no other launcher takes the job. Jobs this sensor claimed that
@@ -28,7 +31,11 @@ def submitted_jobs(context: dg.SensorEvaluationContext, job_store: JobStoreResou
     unfinished = store.claimed_unfinished(CLAIMANT)
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=job_id, partition_key=job_id, tags={CLAIMANT_TAG: CLAIMANT}) for job_id in unfinished
+            dg.RunRequest(
+                run_key=job_id, partition_key=job_id,
+                tags={CLAIMANT_TAG: CLAIMANT, **job_run_tags(store.get(job_id).record, warehouse.get())},
+            )
+            for job_id in unfinished
         ],
         dynamic_partitions_requests=[benchmark_jobs.build_add_request(unfinished)] if unfinished else [],
     )

@@ -34,3 +34,18 @@ def outcome_row(record: dict, outcome: str) -> pl.DataFrame:
     return pl.DataFrame(
         {"job_id": [record["job_id"]], "organization": [record["spec"]["organization"]], "outcome": [outcome]}
     )
+
+
+# Tags every run of a job carries in Dagster (filter runs by them in the UI: docs/leagues.md, "Run tags").
+RUN_TAG_PREFIX = "bx/"
+
+
+def run_tags(record: dict, league: str | None = None) -> dict[str, str]:
+    """The job's organization, visibility, score version and, for a league round, its league."""
+    spec = record["spec"]
+    tags = {
+        f"{RUN_TAG_PREFIX}organization": spec["organization"],
+        f"{RUN_TAG_PREFIX}visibility": spec["visibility"],
+        f"{RUN_TAG_PREFIX}scoring_version": record["pinned"]["scoring_version"],
+    }
+    return {**tags, f"{RUN_TAG_PREFIX}league": league} if league else tags
