@@ -11,8 +11,10 @@ import subprocess
 from datetime import datetime, timezone
 
 import dagster as dg
+import httpx
 import polars as pl
 import pytest
+import yaml
 
 from bx_platform.api.app import create_app
 from bx_platform.control.capabilities import Capabilities
@@ -30,7 +32,8 @@ from bx_platform.warehouse.store import Warehouse
 from bx_platform_tests.api.conftest import ALL_JOB_TYPES, LiveServer, make_platform
 from bx_platform_tests.defs.helpers import BX, bx_env, job_resources
 
-LEAGUE = load_league(REPO_ROOT / "data" / "leagues" / "btc-monthly-2018.yaml")
+SHIPPED = REPO_ROOT / "data" / "leagues" / "btc-monthly-2018.yaml"
+LEAGUE = load_league(SHIPPED)
 STRATEGIES = len(LEAGUE.strategies)
 
 
@@ -110,7 +113,7 @@ def test_a_tick_creates_exactly_one_job_and_one_run(instance, resources, pg_data
 
 
 def test_a_backfill_of_three_past_rounds_gives_three_jobs_and_their_standings(
-    instance, resources, pg_database, bx_home, tmp_path
+    instance, resources, pg_database, bx_home, tmp_path, monkeypatch
 ):
     asset = league_round_asset(LEAGUE)
     keys = asset.partitions_def.get_partition_keys()
@@ -153,12 +156,21 @@ def test_a_backfill_of_three_past_rounds_gives_three_jobs_and_their_standings(
     table = subprocess.run([BX, "league", "standings", LEAGUE.name], capture_output=True, text=True, env=env)
     assert table.returncode == 0 and f"after round {backfill[-1]}" in table.stdout
 
-    # the API: a public league's standings are readable by any key
-    jobs_url, control_url, keys = make_platform(tmp_path, {"any": ("org-any", Capabilities(job_types=ALL_JOB_TYPES))})
+    # the API: a public league's standings are readable by any key, a private league's by its organization only
+    leagues = tmp_path / "leagues"
+    leagues.mkdir()
+    shutil.copy(SHIPPED, leagues)
+    private = yaml.safe_load(SHIPPED.read_text()) | {"name": "btc-private", "organization": "org-owner", "visibility": "private"}
+    (leagues / "private.yaml").write_text(yaml.safe_dump(private))
+    monkeypatch.setenv("BX_LEAGUES_DIR", str(leagues))
+    capabilities = Capabilities(job_types=ALL_JOB_TYPES)
+    jobs_url, control_url, keys = make_platform(tmp_path, {"any": ("org-any", capabilities), "owner": ("org-owner", capabilities)})
     with LiveServer(create_app(jobs_url=jobs_url, control_url=control_url, warehouse_root=warehouse.root)) as url:
-        import httpx
+        def get(key: str, name: str) -> httpx.Response:
+            return httpx.get(f"{url}/v1/leagues/{name}/standings", headers={"Authorization": f"Bearer {keys[key]}"})
 
-        headers = {"Authorization": f"Bearer {keys['any']}"}
-        rows = httpx.get(f"{url}/v1/leagues/{LEAGUE.name}/standings", headers=headers).json()["rows"]
+        rows = get("any", LEAGUE.name).json()["rows"]
         assert len(rows) == 3 * STRATEGIES and rows[0]["round"] == backfill[0]
-        assert httpx.get(f"{url}/v1/leagues/no-such-league/standings", headers=headers).status_code == 404
+        assert set(rows[0]) >= {"league", "round", "strategy", "rank", "score", "tier", "rounds", "cumulative_score", "cumulative_rank"}
+        assert get("any", "btc-private").status_code == get("any", "no-such-league").status_code == 404
+        assert get("owner", "btc-private").json() == {"rows": []}
