@@ -76,6 +76,10 @@ class LeagueTemplate(BaseModel):
         return add_periods(_utc(self.start), self.cadence, self.window_periods)
 
     @property
+    def scoring_version(self) -> str:
+        return (self.model_extra or {}).get("scoring_version", JobSpec.model_fields["scoring_version"].default)
+
+    @property
     def cron_schedule(self) -> str:
         return CADENCE_CRON[self.cadence]
 
@@ -121,8 +125,10 @@ class LeagueTemplate(BaseModel):
         return rounds
 
     def describe_rounds(self) -> str:
-        last = self.last_round_start.date().isoformat() if self.last_round_start else "no end"
-        return f"{self.cadence} from {self.start.isoformat()} to {last}, {self.window_periods} period(s) each"
+        """E.g. `monthly, 2018-01-01 to 2018-12-01` (the first and last rounds), `weekly from 2024-01-01, windows of 4`."""
+        span = f" to {self.last_round_start.date().isoformat()}" if self.last_round_start else " onwards"
+        windows = f", windows of {self.window_periods}" if self.window_periods > 1 else ""
+        return f"{self.cadence}, {self.start.isoformat()}{span}{windows}"
 
     # -- a round's job --------------------------------------------------------------------------------------
     def round_spec(self, round_: "Round", strategies: list[str] | None = None) -> JobSpec:

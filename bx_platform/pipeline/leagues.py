@@ -107,4 +107,11 @@ def read_standings(warehouse: Warehouse, league: str) -> pl.DataFrame:
 
 def job_run_tags(record: dict, warehouse: Warehouse) -> dict[str, str]:
     """The Dagster run tags of a job (pipeline/records.py `run_tags`), with its league when it is a round."""
-    return run_tags(record, league_of_job(warehouse, record["job_id"]))
+    spec = record["spec"]
+    league = league_of_job(warehouse, record["job_id"])
+    return run_tags(spec["organization"], spec["visibility"], record["pinned"]["scoring_version"], league)
+
+
+def league_run_tags(league: LeagueTemplate) -> dict[str, str]:
+    """The run tags of a league's own runs (those submitting its rounds)."""
+    return run_tags(league.organization, league.visibility, league.scoring_version, league.name)

@@ -40,12 +40,11 @@ def outcome_row(record: dict, outcome: str) -> pl.DataFrame:
 RUN_TAG_PREFIX = "bx/"
 
 
-def run_tags(record: dict, league: str | None = None) -> dict[str, str]:
-    """The job's organization, visibility, score version and, for a league round, its league."""
-    spec = record["spec"]
+def run_tags(organization: str, visibility: str, scoring_version: str, league: str | None = None) -> dict[str, str]:
+    """A run's organization, visibility, score version and, for a league's run, its league."""
     tags = {
-        f"{RUN_TAG_PREFIX}organization": spec["organization"],
-        f"{RUN_TAG_PREFIX}visibility": spec["visibility"],
-        f"{RUN_TAG_PREFIX}scoring_version": record["pinned"]["scoring_version"],
+        f"{RUN_TAG_PREFIX}organization": organization,
+        f"{RUN_TAG_PREFIX}visibility": visibility,
+        f"{RUN_TAG_PREFIX}scoring_version": scoring_version,
     }
     return {**tags, f"{RUN_TAG_PREFIX}league": league} if league else tags

@@ -148,7 +148,11 @@ def test_a_backfill_of_three_past_rounds_gives_three_jobs_and_their_standings(
 
     with warehouse.connect_public() as conn:
         public = conn.execute("SELECT league, round, strategy, rank, score, tier, rounds, cumulative_score, cumulative_rank FROM public_league_standings").pl()
+        # the analyst query of sql/queries.sql: each league after its latest round
+        query = (REPO_ROOT / "sql" / "queries.sql").read_text().split("-- name: league_standings_latest")[1].split("-- name:")[0]
+        latest = conn.execute(query).pl()
     assert public.height == 3 * STRATEGIES and set(public["league"]) == {LEAGUE.name}
+    assert latest.height == STRATEGIES and set(latest["rounds"]) == {3} and latest["cumulative_rank"].to_list() == list(range(1, STRATEGIES + 1))
 
     env = bx_env(bx_home, BX_JOBSTORE_URL=pg_database)
     printed = subprocess.run([BX, "league", "standings", LEAGUE.name, "--json"], capture_output=True, text=True, env=env)
