@@ -38,8 +38,9 @@ def league_schedule(league: LeagueTemplate) -> dg.ScheduleDefinition:
         round_ = league.round_at(tick)
         if round_ is None:
             return dg.SkipReason(f"no round of league {league.name} completes at {tick.isoformat()} ({league.describe_rounds()})")
+        analytical = warehouse.get()
         try:
-            launch = start_round(league, round_, job_store.get(), warehouse.get(), claimant, archive.dir)
+            launch = start_round(league, round_, job_store.get(), analytical, claimant, archive.dir)
         except InputError as exc:
             return dg.SkipReason(f"round {round_.key} of league {league.name} refused: {exc}")
         job_id = launch.submission.job_id
@@ -48,7 +49,7 @@ def league_schedule(league: LeagueTemplate) -> dg.ScheduleDefinition:
         if not (launch.claimed or lost):
             return dg.SkipReason(f"round {round_.key} of league {league.name} is job {job_id}, already {launch.stored.state}")
         context.instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
-        tags = {CLAIMANT_TAG: claimant, **job_run_tags(launch.stored.record, warehouse.get())}
+        tags = {CLAIMANT_TAG: claimant, **job_run_tags(launch.stored.record, analytical)}
         return dg.RunRequest(run_key=job_id, partition_key=job_id, tags=tags)
 
     return _league_schedule

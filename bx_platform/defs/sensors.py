@@ -18,7 +18,8 @@ CLAIMANT = "sensor:submitted_jobs"
 def submitted_jobs(
     context: dg.SensorEvaluationContext, job_store: JobStoreResource, warehouse: WarehouseResource
 ) -> dg.SensorResult:
-    """Claim each job submitted with `bx submit`, add its partition and launch its run.
+    """Claim each job submitted with `bx submit`, add its partition and launch its run, tagged with the job's
+    organization, visibility, score version and league (pipeline/leagues.py `job_run_tags`).
 
     The claim is atomic in the job store, so no other launcher takes the job. Jobs this sensor claimed that
     have not finished are requested again on every tick: the run key is the job id, and Dagster launches at
@@ -29,11 +30,12 @@ def submitted_jobs(
     for job_id in claimed:
         context.log.info(f"claimed {job_id}")
     unfinished = store.claimed_unfinished(CLAIMANT)
+    analytical = warehouse.get()
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
                 run_key=job_id, partition_key=job_id,
-                tags={CLAIMANT_TAG: CLAIMANT, **job_run_tags(store.get(job_id).record, warehouse.get())},
+                tags={CLAIMANT_TAG: CLAIMANT, **job_run_tags(store.get(job_id).record, analytical)},
             )
             for job_id in unfinished
         ],
