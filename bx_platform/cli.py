@@ -14,6 +14,7 @@ from pathlib import Path
 from bx_platform.control.cli import add_control_commands
 from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
+from bx_platform.leagues_cli import add_league_commands
 from bx_platform.paths import REPO_ROOT, bx_home
 from bx_platform.report_cli import add_report_commands
 from bx_platform.scenario_commands import add_scenario_commands, print_private_evaluation
@@ -476,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_verification_commands(sub)
     add_report_commands(sub)
     add_scenario_commands(sub)
+    add_league_commands(sub)
     return parser
 
 

@@ -18,6 +18,11 @@ def warehouse_dir() -> Path:
     return Path(os.environ.get("BX_WAREHOUSE_DIR") or bx_home() / "warehouse").resolve()
 
 
+def leagues_dir() -> Path:
+    """BX_LEAGUES_DIR, default `data/leagues` in the repository: the league templates."""
+    return Path(os.environ.get("BX_LEAGUES_DIR") or REPO_ROOT / "data" / "leagues").resolve()
+
+
 def store_url(variable: str, filename: str) -> str:
     """A store's SQLAlchemy URL: the environment variable when set, else a SQLite file in BX_HOME."""
     url = os.environ.get(variable)

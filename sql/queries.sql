@@ -203,3 +203,20 @@ ORDER BY l.market_class, l.rank;
 SELECT job_id, name, organization, visibility, timeframe, submitted_at, coalesce(outcome, 'running') AS outcome
 FROM jobs
 ORDER BY submitted_at DESC;
+
+-- name: league_standings_latest
+-- Each public league's standings after its latest scored round (docs/leagues.md): cumulative rank and mean beta
+-- score over the rounds played, next to that round's own rank, score and tier.
+SELECT league,
+       round,
+       cumulative_rank,
+       strategy,
+       rounds,
+       round(cumulative_score, 3) AS cumulative_score,
+       cumulative_tier,
+       rank                       AS round_rank,
+       round(score, 3)            AS round_score,
+       tier                       AS round_tier
+FROM public_league_standings
+QUALIFY round = max(round) OVER (PARTITION BY league)
+ORDER BY league, cumulative_rank;

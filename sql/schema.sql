@@ -28,6 +28,12 @@ CREATE OR REPLACE VIEW contest_standings AS
 CREATE OR REPLACE VIEW leaderboard AS
     SELECT * EXCLUDE (filename) FROM read_parquet('{{root}}/tables/verified/leaderboard/*.parquet', union_by_name = true, filename = true)
     QUALIFY filename = max(filename) OVER ();  -- one scan: the newest of the files this query read
+-- league_rounds: one row per league round, its job and window (written when the round is submitted)
+CREATE OR REPLACE VIEW league_rounds AS SELECT * FROM read_parquet('{{root}}/tables/verified/league_rounds/*.parquet', union_by_name = true);
+-- league_standings: a store-wide table published as numbered snapshots (per round and cumulative, docs/leagues.md)
+CREATE OR REPLACE VIEW league_standings AS
+    SELECT * EXCLUDE (filename) FROM read_parquet('{{root}}/tables/verified/league_standings/*.parquet', union_by_name = true, filename = true)
+    QUALIFY filename = max(filename) OVER ();  -- one scan: the newest of the files this query read
 CREATE OR REPLACE VIEW staged_market_bars AS SELECT * FROM read_parquet('{{root}}/tables/staged/market_bars/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW staged_fills AS SELECT * FROM read_parquet('{{root}}/tables/staged/fills/*.parquet', union_by_name = true);
 CREATE OR REPLACE VIEW staged_equity AS SELECT * FROM read_parquet('{{root}}/tables/staged/equity/*.parquet', union_by_name = true);
@@ -52,6 +58,10 @@ CREATE OR REPLACE VIEW public_leaderboard AS
 -- Contest standings count public jobs only (private jobs compete in no public contest).
 CREATE OR REPLACE VIEW public_contest_standings AS
     SELECT * FROM contest_standings ORDER BY contest, cluster_rank, strategy;
+-- Standings of public leagues only (a private league's rounds are private jobs).
+CREATE OR REPLACE VIEW public_league_standings AS
+    SELECT league, round, job_id, strategy, rank, score, tier, rounds, cumulative_score, cumulative_rank, cumulative_tier
+    FROM league_standings WHERE visibility = 'public' ORDER BY league, round, rank;
 -- Verified metrics of public jobs (per session and whole window).
 CREATE OR REPLACE VIEW public_metrics AS
     SELECT * FROM metrics WHERE job_id IN (SELECT job_id FROM public_jobs);

@@ -33,10 +33,12 @@ from bx_platform.control.keys import authenticate
 from bx_platform.control.metering import usage_statement
 from bx_platform.control.store import open_engine
 from bx_platform.errors import InputError
+from bx_platform.jobs.leagues import find_league
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.spec_input import MAX_SPEC_BYTES, load_document
 from bx_platform.jobs.store import STATES, JobStore, StoredJob
 from bx_platform.market.archive import default_archive_dir
+from bx_platform.pipeline.leagues import read_standings
 from bx_platform.pipeline.reports import job_report, leaderboard_page, strategy_page
 from bx_platform.pipeline.submissions import submit_for
 from bx_platform.strategies.handles import HandleRegistry
@@ -470,6 +472,22 @@ def _routes(app: FastAPI) -> None:
         """Duplicate-aware ContestScore standings of a public contest."""
         query = "SELECT * FROM public_contest_standings WHERE contest = ? ORDER BY cluster_rank, strategy"
         return Rows(rows=_public_rows(request, query, [contest], missing="public contest with this name"))
+
+    @app.get("/v1/leagues/{name}/standings", response_model=Rows, responses=PROBLEM_RESPONSES, summary="A league's standings")
+    def league_board(request: Request, name: str, identity: Caller) -> Rows:
+        """Per round and cumulative standings of a league, with tiers (docs/leagues.md). A public league's are
+        read by any key, from the public analyst store; a private league's only by its organization."""
+        try:
+            league = find_league(name)
+        except InputError:
+            raise not_found("league with this name") from None
+        if league.visibility == "public":
+            query = "SELECT * FROM public_league_standings WHERE league = ? ORDER BY round, rank"
+            return Rows(rows=_public_rows(request, query, [league.name]))
+        if league.organization != identity.organization:
+            raise not_found("league with this name")
+        standings = read_standings(_stores(request).warehouse, league.name)
+        return Rows(rows=json.loads(json.dumps(standings.to_dicts(), default=str)))
 
     @app.post(
         "/v1/strategies", status_code=201, response_model=RegisteredStrategy,

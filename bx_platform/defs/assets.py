@@ -18,6 +18,7 @@ from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.execution import execute_job
+from bx_platform.pipeline.leagues import job_run_tags
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.private_evaluation import execute_private_scenarios
 from bx_platform.pipeline.records import job_row
@@ -89,6 +90,9 @@ def market_data(
     record, spec = stored.record, stored.spec
     store = warehouse.get()
     record_claim(control.get(), stored)
+    tags = job_run_tags(record, store)  # launchers set them at launch; a run launched by hand gets them here
+    if not tags.items() <= context.run.tags.items():
+        context.instance.add_run_tags(context.run_id, tags)
     try:
         check_data(control.get(), record, spec, archive.dir)
     except PinnedDataChanged as changed:

@@ -13,6 +13,7 @@ from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import FINISHED, JobStore
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.pipeline.admission import submit
+from bx_platform.pipeline.leagues import job_run_tags
 from bx_platform.pipeline.lifecycle import claim_job, finish_job
 from bx_platform.terminal import PENDING
 from bx_platform.warehouse.store import Warehouse
@@ -69,7 +70,7 @@ def _claim_and_run(spec: JobSpec, store: JobStore, control, progress) -> RunOutc
         partition_key=job_id,
         run_id=run_id,
         raise_on_error=False,
-        tags={CLAIMANT_TAG: CLAIMANT},
+        tags={CLAIMANT_TAG: CLAIMANT, **job_run_tags(record, warehouse)},
         # the run's full event log is in the instance; the terminal gets our progress lines (a failed quality
         # gate is an expected outcome, reported from the result document, not a stack trace)
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},

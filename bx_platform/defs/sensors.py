@@ -8,14 +8,18 @@ from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import ControlPlaneResource, JobStoreResource, WarehouseResource
 from bx_platform.control.webhooks import deliver_due
+from bx_platform.pipeline.leagues import job_run_tags
 from bx_platform.pipeline.lifecycle import claim_job, finish_job
 
 CLAIMANT = "sensor:submitted_jobs"
 
 
 @dg.sensor(job=benchmark_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING)
-def submitted_jobs(context: dg.SensorEvaluationContext, job_store: JobStoreResource) -> dg.SensorResult:
-    """Claim each job submitted with `bx submit`, add its partition and launch its run.
+def submitted_jobs(
+    context: dg.SensorEvaluationContext, job_store: JobStoreResource, warehouse: WarehouseResource
+) -> dg.SensorResult:
+    """Claim each job submitted with `bx submit`, add its partition and launch its run, tagged with the job's
+    organization, visibility, score version and league (pipeline/leagues.py `job_run_tags`).
 
     The claim is atomic in the job store, so no other launcher takes the job. Jobs this sensor claimed that
     have not finished are requested again on every tick: the run key is the job id, and Dagster launches at
@@ -26,9 +30,14 @@ def submitted_jobs(context: dg.SensorEvaluationContext, job_store: JobStoreResou
     for job_id in claimed:
         context.log.info(f"claimed {job_id}")
     unfinished = store.claimed_unfinished(CLAIMANT)
+    analytical = warehouse.get()
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=job_id, partition_key=job_id, tags={CLAIMANT_TAG: CLAIMANT}) for job_id in unfinished
+            dg.RunRequest(
+                run_key=job_id, partition_key=job_id,
+                tags={CLAIMANT_TAG: CLAIMANT, **job_run_tags(store.get(job_id).record, analytical)},
+            )
+            for job_id in unfinished
         ],
         dynamic_partitions_requests=[benchmark_jobs.build_add_request(unfinished)] if unfinished else [],
     )

@@ -34,3 +34,17 @@ def outcome_row(record: dict, outcome: str) -> pl.DataFrame:
     return pl.DataFrame(
         {"job_id": [record["job_id"]], "organization": [record["spec"]["organization"]], "outcome": [outcome]}
     )
+
+
+# Tags every run of a job carries in Dagster (filter runs by them in the UI: docs/leagues.md, "Run tags").
+RUN_TAG_PREFIX = "bx/"
+
+
+def run_tags(organization: str, visibility: str, scoring_version: str, league: str | None = None) -> dict[str, str]:
+    """A run's organization, visibility, score version and, for a league's run, its league."""
+    tags = {
+        f"{RUN_TAG_PREFIX}organization": organization,
+        f"{RUN_TAG_PREFIX}visibility": visibility,
+        f"{RUN_TAG_PREFIX}scoring_version": scoring_version,
+    }
+    return {**tags, f"{RUN_TAG_PREFIX}league": league} if league else tags

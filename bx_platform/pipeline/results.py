@@ -32,6 +32,7 @@ from bx_platform.scoring.private import official_score
 from bx_platform.scoring.contest_score import ContestEntry, contest_scores
 from bx_platform.scoring.governance import ScoreVersion, current_version, load_score_version
 from bx_platform.scoring.leaderboard import long_term_leaderboard
+from bx_platform.scoring.league_standings import league_standings
 from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, score_room
 from bx_platform.versions import RESULT_SCHEMA_VERSION
 from bx_platform.warehouse.schema import TABLES
@@ -303,8 +304,8 @@ def private_sections(
 
 
 def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
-    """Rebuild the long-term public leaderboard and the contest standings from every verified score, then the
-    public analyst store.
+    """Rebuild the long-term public leaderboard, the contest standings and the league standings from every
+    verified score, then the public analyst store.
 
     Holds the store's leaderboard lock across read and write: two jobs finishing together serialize here,
     and the later one reads the earlier one's scores, so no update is lost."""
@@ -324,6 +325,7 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
         warehouse.write_snapshot("leaderboard", board)
         warehouse.write_snapshot("contest_standings", _contest_standings(warehouse, scores))
         warehouse.write_snapshot("private_duplicates", private_duplicates(warehouse, version.contest.duplicate_correlation, version.contest.min_overlap_days))
+        warehouse.write_snapshot("league_standings", league_standings(warehouse.read_verified("league_rounds"), scores))
         warehouse.publish_public_store()
     return board
 

@@ -182,4 +182,30 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "cluster_rank": pl.Int64,
         "contest_score": pl.Float64,
     },
+    # one partition per league round, written when the round's job is submitted (docs/leagues.md)
+    "league_rounds": {
+        "league": pl.String,
+        "round": pl.Date,
+        "job_id": pl.String,
+        "organization": pl.String,
+        "visibility": pl.String,
+        "window_start": UTC_TS,
+        "window_end": UTC_TS,
+    },
+    # a store-wide table published as snapshots: every league's standings, per round and cumulative
+    "league_standings": {
+        "league": pl.String,
+        "round": pl.Date,
+        "job_id": pl.String,
+        "organization": pl.String,
+        "visibility": pl.String,
+        "strategy": pl.String,
+        "rank": pl.Int64,
+        "score": pl.Float64,
+        "tier": pl.Int64,
+        "rounds": pl.Int64,
+        "cumulative_score": pl.Float64,
+        "cumulative_rank": pl.Int64,
+        "cumulative_tier": pl.Int64,
+    },
 }

@@ -28,7 +28,7 @@ SCHEMA_SQL = REPO_ROOT / "sql" / "schema.sql"
 # What the public analyst store holds: these views of sql/schema.sql, materialized as tables (docs/warehouse.md).
 PUBLIC_TABLES = (
     "public_jobs", "public_scores", "public_room_leaderboard", "public_leaderboard", "public_contest_standings",
-    "public_metrics",
+    "public_metrics", "public_league_standings",
 )
 
 

@@ -7,7 +7,6 @@ import dagster as dg
 
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
 from bx_platform.defs.partitions import benchmark_jobs
-from bx_platform.defs.resources import JobStoreResource
 from bx_platform.defs.sensors import CLAIMANT, submitted_jobs
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
@@ -15,9 +14,9 @@ from bx_platform.pipeline.admission import submit
 from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources
 
 
-def _tick(url: str) -> dg.SensorResult:
+def _tick(url: str, warehouse_root) -> dg.SensorResult:
     with dg.DagsterInstance.ephemeral() as instance:
-        with dg.build_sensor_context(instance=instance, resources={"job_store": JobStoreResource(url=url)}) as context:
+        with dg.build_sensor_context(instance=instance, resources=job_resources(url, warehouse_root)) as context:
             return submitted_jobs(context)
 
 
@@ -30,15 +29,16 @@ def test_claims_new_jobs_and_relaunches_lost_launches_only(tmp_path):
     assert store.claim(lost["job_id"], CLAIMANT)  # a tick claimed it, then died before launching
     assert store.claim(other["job_id"], "bx run")
 
-    result = _tick(url)
+    result = _tick(url, tmp_path / "warehouse")
     requested = sorted(r.run_key for r in result.run_requests)
     assert requested == sorted([new["job_id"], lost["job_id"]])
     assert all(r.partition_key == r.run_key for r in result.run_requests)
+    assert all(r.tags["bx/organization"] == "acme" and "bx/league" not in r.tags for r in result.run_requests)
     assert store.get(new["job_id"]).claimed_by == CLAIMANT
 
     store.finish(new["job_id"], "complete")
     store.finish(lost["job_id"], "failed")
-    assert _tick(url).run_requests == []
+    assert _tick(url, tmp_path / "warehouse").run_requests == []
     store.dispose()
 
 
@@ -53,8 +53,12 @@ def test_a_run_launched_by_hand_claims_its_job(bx_home, tmp_path):
             [*benchmark_assets, *benchmark_checks], partition_key=job_id, instance=instance,
             resources=job_resources(url, bx_home / "warehouse"),
         )
+        tags = instance.get_run_by_id(result.run_id).tags  # the job's run tags, added when the run claimed it
     assert result.success
+    assert {k: tags[k] for k in ("bx/organization", "bx/visibility", "bx/scoring_version")} == {
+        "bx/organization": "acme", "bx/visibility": "public", "bx/scoring_version": "bx-score-v3",
+    }
     stored = store.get(job_id)
     assert stored.claimed_by == f"dagster-run:{result.run_id}" and stored.status == "finished"
-    assert _tick(url).run_requests == []  # the sensor leaves it alone
+    assert _tick(url, tmp_path / "warehouse").run_requests == []  # the sensor leaves it alone
     store.dispose()

@@ -12,7 +12,9 @@ QUERY = """
 { shouldShowNux
   assetNodes { assetKey { path } dependencyKeys { path } partitionDefinition { name } hasAssetChecks }
   sensorsOrError(repositorySelector: {repositoryLocationName: "bx_platform", repositoryName: "__repository__"}) {
-    ... on Sensors { results { name sensorState { status } } } } }
+    ... on Sensors { results { name sensorState { status } } } }
+  schedulesOrError(repositorySelector: {repositoryLocationName: "bx_platform", repositoryName: "__repository__"}) {
+    ... on Schedules { results { name cronSchedule scheduleState { status } } } } }
 """
 
 
@@ -46,10 +48,13 @@ def test_ui_shows_the_benchmark_graph(tmp_path):
     finally:
         stop_group(ui)
     nodes = {n["assetKey"]["path"][0]: n for n in data["assetNodes"]}
-    assert set(nodes) == {"market_data", "execution_fills", "verified_metrics", "scores", "leaderboard"}
+    # the benchmark graph, and one asset per league (its rounds, for backfills)
+    assert set(nodes) == {"market_data", "execution_fills", "verified_metrics", "scores", "leaderboard", "league_btc_monthly_2018"}
     assert [d["path"][0] for d in nodes["execution_fills"]["dependencyKeys"]] == ["market_data"]
     assert all(n["partitionDefinition"] for n in nodes.values())
     assert nodes["market_data"]["hasAssetChecks"] and nodes["execution_fills"]["hasAssetChecks"]
     sensors = {s["name"]: s["sensorState"]["status"] for s in data["sensorsOrError"]["results"]}
     assert sensors["submitted_jobs"] == "RUNNING"
     assert data["shouldShowNux"] is False  # no community pop-up over the UI (dagster.yaml: nux: enabled: false)
+    schedules = {s["name"]: (s["cronSchedule"], s["scheduleState"]["status"]) for s in data["schedulesOrError"]["results"]}
+    assert schedules == {"league_btc_monthly_2018": ("0 0 1 * *", "RUNNING")}
