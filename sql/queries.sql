@@ -205,6 +205,7 @@ FROM jobs
 ORDER BY submitted_at DESC;
 
 -- name: league_standings_latest
+-- store: public, operator
 -- Each public league's standings after its latest scored round (docs/leagues.md): cumulative rank and mean beta
 -- score over the rounds played, next to that round's own rank, score and tier.
 SELECT league,

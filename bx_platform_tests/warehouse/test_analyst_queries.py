@@ -20,8 +20,9 @@ from bx_platform_tests.defs.test_quality_gate import _archive_with_a_negative_cl
 
 DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
 QUERY_FILES = sorted(path for path in (REPO_ROOT / "sql").rglob("*.sql") if path.name != "schema.sql")
-# a finished store has no partition waiting for its gate: this query is empty there by design
-EMPTY_WHEN_NO_JOB_RUNS = {"staged_partitions_in_flight"}
+# a finished store has no partition waiting for its gate, and this one has no league round: these queries are
+# empty here by design (the league query's rows are checked on a backfilled league, defs/test_league_schedule.py)
+EMPTY_IN_THIS_STORE = {"staged_partitions_in_flight", "league_standings_latest"}
 
 
 def named_queries() -> list[tuple[str, str, set[str]]]:
@@ -67,7 +68,7 @@ def test_every_analyst_query_runs_on_the_stores_it_names(demo_home, name, sql, s
     for store in stores:
         with duckdb.connect(str(paths[store]), read_only=True) as conn:
             rows = conn.execute(sql).fetchall()
-        assert rows or name in EMPTY_WHEN_NO_JOB_RUNS, f"{name} on the {store} store returned no row"
+        assert rows or name in EMPTY_IN_THIS_STORE, f"{name} on the {store} store returned no row"
 
 
 def _readme_analyst_lines() -> list[str]:
