@@ -14,6 +14,7 @@ from bx_platform.control.cli import add_control_commands
 from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
 from bx_platform.paths import REPO_ROOT, bx_home
+from bx_platform.recovery_cli import add_recovery_commands, end_lapsed_claims_now
 from bx_platform.strategies.cli import add_strategy_commands
 
 EXIT_FAILED, EXIT_INVALID = 1, 2
@@ -73,6 +74,11 @@ def cmd_run(args) -> int:
         outcome = run_job(spec, progress=lambda line: print(line, file=sys.stderr))
     except InputError as error:
         raise _in_file(args.job, error) from None
+    return print_outcome(outcome)
+
+
+def print_outcome(outcome) -> int:
+    """Print a run's room (or where and why it failed) and its status line; return `bx run`'s exit code."""
     if outcome.result:
         _print_room(outcome.result)
     print(f"{outcome.job_id}: {outcome.status}")
@@ -179,7 +185,9 @@ def cmd_result(args) -> int:
     from bx_platform.jobs.store import JobStore
     from bx_platform.warehouse.store import Warehouse
 
-    stored = JobStore().get(args.job_id)
+    jobs = JobStore()
+    end_lapsed_claims_now(jobs)  # a job whose worker died is shown failed with the reason, not running
+    stored = jobs.get(args.job_id)
     if stored is None:
         raise InputError("JOB_ID", f"no job {args.job_id!r} in the job store")
     result = Warehouse().read_result(args.job_id)
@@ -199,6 +207,7 @@ def cmd_jobs(args) -> int:
 
     store = JobStore()
     try:
+        end_lapsed_claims_now(store)  # a job whose worker died is listed failed, not running
         jobs = store.list_jobs(organization=args.organization, state=args.status, limit=args.limit, offset=args.offset)
     finally:
         store.dispose()
@@ -390,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.set_defaults(func=cmd_daemon)
     add_control_commands(sub)
     add_strategy_commands(sub)
+    add_recovery_commands(sub)
     return parser
 
 

@@ -18,6 +18,7 @@ from bx_platform.jobs.store import JobStore, StoredJob
 from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.execution import run_job_room
+from bx_platform.pipeline.leases import enter_step
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.records import job_row
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
@@ -36,6 +37,11 @@ def _stored(jobs: JobStore, job_id: str) -> StoredJob:
 def _job(job_store: JobStoreResource, job_id: str) -> tuple[dict, JobSpec]:
     stored = _stored(job_store.get(), job_id)
     return stored.record, stored.spec
+
+
+def _enter(context: dg.AssetExecutionContext, job_store: JobStoreResource) -> None:
+    """The run is now in this step, in this process: its lease says so (and stops a run whose job has ended)."""
+    enter_step(job_store.get(), context.partition_key, context.asset_key.path[-1])
 
 
 def _settle(
@@ -82,6 +88,7 @@ def market_data(
             "a job runs once, and this run does not own it"
         )
     begin_run(context.partition_key)
+    _enter(context, job_store)
     record, spec = stored.record, stored.spec
     store = warehouse.get()
     try:
@@ -128,6 +135,7 @@ def execution_fills(
     """The Battle Room: every strategy (built-in, sandboxed package or remote model, at its pinned revision) and
     the Benchmark Hold simulated on the verified bars, point in time, giving fills and mark-to-market equity
     curves, staged until the execution gate; every call to a remote model is recorded (`remote_calls`)."""
+    _enter(context, job_store)
     record, spec = _job(job_store, context.partition_key)
     store = warehouse.get()
     bars = bars_by_market(store.read("verified", "market_bars", context.partition_key), spec)
@@ -179,6 +187,7 @@ def verified_metrics(
 ) -> dg.MaterializeResult:
     """The full metric set of every strategy, per battle session and for the whole window, computed from
     verified equity curves and fills only."""
+    _enter(context, job_store)
     record, spec = _job(job_store, context.partition_key)
     store = warehouse.get()
     job_id = context.partition_key
@@ -198,6 +207,7 @@ def scores(
 ) -> dg.MaterializeResult:
     """Utility, beta score against the Benchmark Hold, BX Score with its per-group breakdown, CapitalScore,
     ContestScore, eligibility and rank in the room; and the job's result document."""
+    _enter(context, job_store)
     record, _ = _job(job_store, context.partition_key)
     job_id = context.partition_key
     store = warehouse.get()
@@ -222,6 +232,7 @@ def leaderboard(
     The rebuild holds the store's leaderboard lock, so jobs finishing together never lose an update. The job
     ends here, with the status of its result document: a board that cannot be rebuilt (a stored partition
     unreadable) fails the job, naming the file."""
+    _enter(context, job_store)
     store = warehouse.get()
     board = publish_leaderboard(store)
     jobs = job_store.get()

@@ -12,6 +12,7 @@ from bx_platform.jobs.store import FINISHED, JobStore
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.pipeline.admission import submit
 from bx_platform.pipeline.lifecycle import claim_job, finish_job
+from bx_platform.pipeline.recovery import end_lapsed_claims
 from bx_platform.warehouse.store import Warehouse
 
 # `bx run` exit codes (docs/conventions.md)
@@ -35,50 +36,61 @@ def run_job(spec: JobSpec, progress=print) -> RunOutcome:
     """Register the job, claim it and materialize its partition in this process on the Dagster instance."""
     store = JobStore()
     try:
-        return _claim_and_run(spec, store, progress)
+        record, created = submit(spec, store, default_archive_dir())
+        progress(f"{'submitted' if created else 'already submitted'}: {record['job_id']}")
+        return _claim_and_run(record["job_id"], store, progress)
     finally:
         store.dispose()
 
 
-def _claim_and_run(spec: JobSpec, store: JobStore, progress) -> RunOutcome:
+def run_submitted(job_id: str, progress=print) -> RunOutcome:
+    """Claim and run a job that is already in the job store (an operator's new attempt, `bx rerun --now`)."""
+    store = JobStore()
+    try:
+        return _claim_and_run(job_id, store, progress)
+    finally:
+        store.dispose()
+
+
+def _claim_and_run(job_id: str, store: JobStore, progress) -> RunOutcome:
     from bx_platform.defs.definitions import defs
     from bx_platform.defs.partitions import benchmark_jobs
 
-    record, created = submit(spec, store, default_archive_dir())
-    job_id = record["job_id"]
-    progress(f"{'submitted' if created else 'already submitted'}: {job_id}")
     warehouse = Warehouse().ensure()
-    if not claim_job(store, job_id, CLAIMANT):
-        stored = store.get(job_id)
-        progress(f"{job_id} was already claimed ({stored.status}); not launching it again")
-        return RunOutcome(job_id, stored.outcome or "already-claimed", warehouse.read_result(job_id))
+    control = open_engine()
+    try:
+        for ended in end_lapsed_claims(store, warehouse, control):  # a dead run of this job is told, not skipped
+            progress(f"{ended.job_id} failed: {ended.reason}")
+        if not claim_job(store, job_id, CLAIMANT):
+            stored = store.get(job_id)
+            progress(f"{job_id} was already claimed ({stored.state}); not launching it again")
+            return RunOutcome(job_id, stored.outcome or "already-claimed", warehouse.read_result(job_id))
 
-    instance = dagster_instance()
-    instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
-    job = defs.resolve_job_def("benchmark_job")
-    progress(f"running {job_id} through Dagster ({_count(spec.strategies, 'strategy', 'strategies')}, {_count(spec.markets, 'market', 'markets')})")
-    result = job.execute_in_process(
-        instance=instance,
-        partition_key=job_id,
-        raise_on_error=False,
-        tags={CLAIMANT_TAG: CLAIMANT},
-        # the run's full event log is in the instance; the terminal gets our progress lines (a failed quality
-        # gate is an expected outcome, reported from the result document, not a stack trace)
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-    )
-    for event in result.all_events:
-        if event.is_step_success or event.is_step_failure or event.is_step_skipped:
-            progress(f"  {step_label(event.step_key)}: {event.event_type_value.replace('STEP_', '').lower()}")
-    stored = store.get(job_id)
-    if not result.success and stored.status != FINISHED:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        control = open_engine()
-        try:
-            finish_job(stored.record, "failed", warehouse, store, control, step_failure(failures))
-        finally:
-            control.dispose()
+        spec = store.get(job_id).spec
+        instance = dagster_instance()
+        instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
+        job = defs.resolve_job_def("benchmark_job")
+        progress(f"running {job_id} through Dagster ({_count(spec.strategies, 'strategy', 'strategies')}, {_count(spec.markets, 'market', 'markets')})")
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=job_id,
+            raise_on_error=False,
+            tags={CLAIMANT_TAG: CLAIMANT},
+            # the run's full event log is in the instance; the terminal gets our progress lines (a failed quality
+            # gate is an expected outcome, reported from the result document, not a stack trace)
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+        for event in result.all_events:
+            if event.is_step_success or event.is_step_failure or event.is_step_skipped:
+                progress(f"  {step_label(event.step_key)}: {event.event_type_value.replace('STEP_', '').lower()}")
         stored = store.get(job_id)
-    return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
+        if not result.success and stored.status != FINISHED:
+            failures = [e for e in result.all_events if e.is_step_failure]
+            finish_job(stored.record, "failed", warehouse, store, control, step_failure(failures))
+            stored = store.get(job_id)
+        return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
+    finally:
+        control.dispose()
 
 
 def step_label(step_key: str) -> str:

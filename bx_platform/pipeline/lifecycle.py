@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from bx_platform.control.metering import record_usage
 from bx_platform.control.webhooks import enqueue_event
-from bx_platform.jobs.store import CLAIMED, JobStore, StoredJob
+from bx_platform.jobs.store import CLAIMED, FINISHED, JobStore, StoredJob
+from bx_platform.pipeline.leases import CLAIMED_STEP, hold_lease, release
 from bx_platform.pipeline.records import outcome_row
 from bx_platform.pipeline.results import failure_document
 from bx_platform.warehouse.store import Warehouse
@@ -29,8 +30,12 @@ def _process_cpu_seconds() -> float:
 
 
 def claim_job(jobs: JobStore, job_id: str, claimant: str) -> bool:
-    """Take the job for one launcher; True only for the first caller (the claim is atomic in the store)."""
-    return jobs.claim(job_id, claimant)
+    """Take the job for one launcher; True only for the first caller (the claim is atomic in the store). The
+    claimant's process holds the job's lease until the run's own process takes it (pipeline/leases.py)."""
+    if not jobs.claim(job_id, claimant):
+        return False
+    hold_lease(jobs, job_id, CLAIMED_STEP)
+    return True
 
 
 def owned_by(stored: StoredJob, claimant: str) -> bool:
@@ -45,21 +50,28 @@ def begin_run(job_id: str) -> None:
 
 def finish_job(
     record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore, control: sa.Engine, failure: dict | None = None
-) -> None:
+) -> bool:
     """The terminal point of every job, whichever step ended it.
 
     In order: the outcome is recorded (a failed job also gets its result document saying where and why it
     stopped; a scored job's document was written by `publish_scores`) in the store (`job_outcomes`) and the
     job store; then the job's usage is charged against its quote in the ledger, and a `job.completed` or
     `job.failed` event is put in the organization's webhook outbox. The result never depends on those two:
-    they come after it is stored, and delivery happens later, from the outbox."""
+    they come after it is stored, and delivery happens later, from the outbox.
+
+    A job ends once: False, and nothing written, for a job that has already ended (e.g. a late run of a job
+    that was ended because its worker had gone silent)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     job_id = record["job_id"]
+    stored = jobs.get(job_id)
+    if stored is not None and stored.status == FINISHED:
+        return False
     if outcome == "failed":
         warehouse.write_result(job_id, failure_document(record, failure or {}))
     warehouse.write("verified", "job_outcomes", job_id, outcome_row(record, outcome))
     jobs.finish(job_id, outcome)
+    release(job_id)
 
     started = _cpu_at_start.pop(job_id, None)
     cpu_seconds = _process_cpu_seconds() - started if started is not None else 0.0
@@ -67,6 +79,7 @@ def finish_job(
     organization = record["spec"]["organization"]
     payload = {"job_id": job_id, "status": outcome, "result": f"/v1/jobs/{job_id}/result"}
     enqueue_event(control, organization, EVENT_OF_OUTCOME[outcome], payload, event_key=f"{job_id}:finished")
+    return True
 
 
 def bar_steps_run(record: dict, warehouse: Warehouse) -> int:

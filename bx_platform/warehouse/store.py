@@ -72,10 +72,19 @@ class Warehouse:
 
     # -- writing ---------------------------------------------------------------------------------------
     def _atomic_parquet(self, frame: pl.DataFrame, target: Path) -> None:
+        self._atomic_write(target, ".parquet", lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True))
+
+    def _atomic_write(self, target: Path, suffix: str, write) -> None:
+        """Write a file in `_incoming` and move it in with one rename, so a reader sees all of it or nothing; a
+        write that fails (a full disk) leaves nothing behind, not even its partial file in `_incoming`."""
         self.incoming.mkdir(parents=True, exist_ok=True)
-        tmp = self.incoming / f"{uuid.uuid4().hex}.parquet"
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-        os.replace(tmp, target)
+        tmp = self.incoming / f"{uuid.uuid4().hex}{suffix}"
+        try:
+            write(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def write(self, zone: str, table: str, job_id: str, frame: pl.DataFrame) -> Path:
         """Write one job's partition of a table, cast to the table's schema, atomically."""
@@ -100,9 +109,8 @@ class Warehouse:
 
     def write_result(self, job_id: str, document: dict) -> Path:
         target = self.results / f"{job_id}.json"
-        tmp = self.incoming / f"{uuid.uuid4().hex}.json"
-        tmp.write_text(json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, target)
+        text = json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n"
+        self._atomic_write(target, ".json", lambda tmp: tmp.write_text(text))
         return target
 
     def read_result(self, job_id: str) -> dict | None:
