@@ -43,7 +43,8 @@ EARLIER_SPEC = REPO_ROOT / "data" / "jobs" / "02-bitstamp-majors-daily.yaml"
 PG_ADMIN_URL = os.environ.get("BX_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 FAULT_PACKAGE = REPO_ROOT / "bx_platform_tests" / "strategies" / "fault_package"
 KILL_STEP = "execution_fills"  # the step a worker is killed in (the longest one)
-PG_OUTAGE_SECONDS = 5.0
+PG_OUTAGE_SECONDS = 5.0  # a quick restart
+PG_LONG_OUTAGE_SECONDS = 60.0  # past what Dagster's storage retries and the run's steps wait
 DISK_FREE_BYTES = 64 * 1024  # what the full disk leaves: room for a failure document, not for the bars
 TERMINAL = ("complete", "partial", "failed")
 
@@ -84,7 +85,7 @@ class Scratch:
 
     @property
     def warehouse(self) -> Warehouse:
-        return Warehouse(self.home / "warehouse")
+        return Warehouse(self.env.get("BX_WAREHOUSE_DIR") or self.home / "warehouse")
 
     def bx(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run([BX, *args], env=self.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
@@ -271,9 +272,9 @@ def kill_daemon(base: Path, where: Path, spec: Path) -> FaultReport:
     return conclude(scratch, "kill -9 of the daemon and its run worker", job_id, before, injected, flagged_at)
 
 
-def postgres_restart(base: Path, where: Path, spec: Path) -> FaultReport:
+def postgres_restart(base: Path, where: Path, spec: Path, outage: float = PG_OUTAGE_SECONDS) -> FaultReport:
     """The job store, the Dagster instance and the control plane on a scratch PostgreSQL database whose
-    connections are all cut mid-run, and refused for PG_OUTAGE_SECONDS, as a server restart does."""
+    connections are all cut mid-run, and refused for `outage` seconds, as a server restart does."""
     name = f"bx_faults_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -295,12 +296,12 @@ def postgres_restart(base: Path, where: Path, spec: Path) -> FaultReport:
         with admin.connect() as conn:
             conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
             conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-            time.sleep(PG_OUTAGE_SECONDS)
+            time.sleep(outage)
             conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
         run.wait(timeout=600)
         recovered = scratch.bx("recover")
         assert recovered.returncode == 0, recovered.stderr
-        report = conclude(scratch, "PostgreSQL restart (connections cut and refused 5 s)", job_id, before, injected, flagged_time(scratch, job_id, 60))
+        report = conclude(scratch, f"PostgreSQL restart (connections cut, refused {outage:.0f} s)", job_id, before, injected, flagged_time(scratch, job_id, 60))
         report.note = f"bx run exit {run.returncode}"
         return report
     finally:
@@ -333,7 +334,7 @@ def full_disk(base: Path, where: Path, spec: Path) -> FaultReport:
         injected = time.monotonic()
         done = scratch.bx("run", str(spec))
         report = conclude(scratch, "full disk during a write", job_id, before, injected, flagged_time(scratch, job_id, 60))
-        report.note = f"bx run exit {done.returncode}; leftovers in _incoming: {len(list((mount / '_incoming').iterdir()))}"
+        report.note = f"bx run exit {done.returncode}; leftovers in _incoming: {len([f for f in (mount / '_incoming').iterdir() if f.name != 'reserve'])}"
         return report
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
@@ -432,6 +433,7 @@ FAULTS = {
     "kill-bx-run": kill_bx_run,
     "kill-daemon": kill_daemon,
     "postgres-restart": postgres_restart,
+    "postgres-long-outage": lambda base, where, spec: postgres_restart(base, where, spec, PG_LONG_OUTAGE_SECONDS),
     "full-disk": full_disk,
     "corrupt-archive": corrupt_archive,
     "ccxt-error": ccxt_adapter_error,

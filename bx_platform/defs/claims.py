@@ -33,6 +33,15 @@ def step_failure(events) -> dict:
     return {}
 
 
+def run_failure(events) -> dict:
+    """The failure of a run that failed outside its steps (e.g. its instance's database stayed unreachable)."""
+    for event in events:
+        if event.is_run_failure:
+            error = getattr(event.event_specific_data, "error", None)
+            return {"stage": "run", "reason": f"the run failed outside its steps: {_root_cause(error) if error else event.message}"}
+    return {}
+
+
 def _root_cause(error) -> str:
     """The innermost error of a step's error chain in one line, e.g. `OSError: [Errno 28] No space left on
     device` (Dagster wraps the step's own error)."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from bx_platform.control.store import open_engine
-from bx_platform.defs.claims import CLAIMANT_TAG, step_failure
+from bx_platform.defs.claims import CLAIMANT_TAG, run_failure, step_failure
 from bx_platform.defs.instance import dagster_instance
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import FINISHED, JobStore
@@ -23,7 +25,7 @@ CLAIMANT = "bx run"
 @dataclass
 class RunOutcome:
     job_id: str
-    status: str  # complete | partial | failed | already-claimed
+    status: str  # complete | partial | failed | already-claimed | unrecorded (the store was unreachable)
     result: dict | None
     run_id: str | None = None
 
@@ -83,11 +85,19 @@ def _claim_and_run(job_id: str, store: JobStore, progress) -> RunOutcome:
         for event in result.all_events:
             if event.is_step_success or event.is_step_failure or event.is_step_skipped:
                 progress(f"  {step_label(event.step_key)}: {event.event_type_value.replace('STEP_', '').lower()}")
-        stored = store.get(job_id)
-        if not result.success and stored.status != FINISHED:
-            failures = [e for e in result.all_events if e.is_step_failure]
-            finish_job(stored.record, "failed", warehouse, store, control, step_failure(failures))
+        try:
             stored = store.get(job_id)
+            if not result.success and stored.status != FINISHED:
+                failures = [e for e in result.all_events if e.is_step_failure]
+                failure = step_failure(failures) or run_failure(result.all_events)
+                finish_job(stored.record, "failed", warehouse, store, control, failure)
+                stored = store.get(job_id)
+        except sa.exc.OperationalError as error:  # the database is down: the job's lease lapses when we exit
+            progress(
+                f"the run's end could not be recorded ({str(error.orig).strip().splitlines()[0]}); once the store is "
+                "back, the next check (the sensor, `bx recover`, `bx jobs`) ends the job with the reason"
+            )
+            return RunOutcome(job_id, "unrecorded", None, result.run_id)
         return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
     finally:
         control.dispose()

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from bx_platform.defs.claims import CLAIMANT_TAG, owns_job, step_failure
+from bx_platform.defs.claims import CLAIMANT_TAG, owns_job, run_failure, step_failure
 from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import ControlPlaneResource, JobStoreResource, WarehouseResource
@@ -66,7 +66,7 @@ def failed_benchmark_runs(
     jobs = job_store.get()
     stored = jobs.get(context.dagster_run.tags.get("dagster/partition", ""))
     if stored and owns_job(stored, context.dagster_run):  # not a run that was refused a job it did not own
-        failure = step_failure(context.get_step_failure_events())
+        failure = step_failure(context.get_step_failure_events()) or run_failure([context.dagster_event])
         finish_job(stored.record, "failed", warehouse.get(), jobs, control.get(), failure)
 
 

@@ -117,7 +117,8 @@ class JobStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_store_url()
         connect_args = {"timeout": 30} if self.url.startswith("sqlite") else {}
-        self.engine = sa.create_engine(self.url, connect_args=connect_args, future=True)
+        # pre-ping: a connection the server dropped (a restart) is replaced before use instead of failing it
+        self.engine = sa.create_engine(self.url, connect_args=connect_args, future=True, pool_pre_ping=True)
         create_tables(_metadata, self.engine)
 
     def dispose(self) -> None:

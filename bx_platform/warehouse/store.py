@@ -8,6 +8,7 @@ explained in docs/warehouse.md; the schema is in sql/schema.sql.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -24,6 +25,10 @@ from bx_platform.paths import REPO_ROOT, warehouse_dir
 from bx_platform.warehouse.schema import TABLES
 
 ZONES = ("staged", "verified", "quarantine")
+# Space kept in reserve (a file of zeros in `_incoming`) and given up to the first small write that meets a full
+# disk, so that a job that failed on a full disk still gets its result document saying why (docs/faults.md).
+RESERVE_BYTES = 1 << 20
+SMALL_WRITE_BYTES = 256 * 1024
 SCHEMA_SQL = REPO_ROOT / "sql" / "schema.sql"
 # What the public analyst store holds: these views of sql/schema.sql, materialized as tables (docs/warehouse.md).
 PUBLIC_TABLES = (
@@ -37,6 +42,7 @@ class Warehouse:
         self.root = Path(root) if root else warehouse_dir()
         self.incoming = self.root / "_incoming"
         self.results = self.root / "results"
+        self.reserve = self.incoming / "reserve"
         self.duckdb_path = self.root / "bx.duckdb"
         self.public_path = self.root / "public" / "bx-public.duckdb"
 
@@ -60,7 +66,15 @@ class Warehouse:
                     self._atomic_parquet(pl.DataFrame(schema=schema), marker)
         if not self.duckdb_path.exists():
             self.create_views()
+        if not self.reserve.exists():
+            self._keep_reserve()
         return self
+
+    def _keep_reserve(self) -> None:
+        try:
+            self._atomic_write(self.reserve, ".reserve", lambda tmp: tmp.write_bytes(bytes(RESERVE_BYTES)), 0)
+        except OSError:  # no room for it now; the next `ensure` tries again
+            pass
 
     def create_views(self) -> None:
         """(Re)build the DuckDB file of views and swap it in; readers holding the old file keep it."""
@@ -72,16 +86,24 @@ class Warehouse:
 
     # -- writing ---------------------------------------------------------------------------------------
     def _atomic_parquet(self, frame: pl.DataFrame, target: Path) -> None:
-        self._atomic_write(target, ".parquet", lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True))
+        write = lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True)  # noqa: E731
+        self._atomic_write(target, ".parquet", write, frame.estimated_size())
 
-    def _atomic_write(self, target: Path, suffix: str, write) -> None:
+    def _atomic_write(self, target: Path, suffix: str, write, size: int) -> None:
         """Write a file in `_incoming` and move it in with one rename, so a reader sees all of it or nothing; a
-        write that fails (a full disk) leaves nothing behind, not even its partial file in `_incoming`."""
+        write that fails (a full disk) leaves nothing behind, not even its partial file in `_incoming`. A small
+        write (`size` bytes, about) that meets a full disk is given the reserve."""
         self.incoming.mkdir(parents=True, exist_ok=True)
         tmp = self.incoming / f"{uuid.uuid4().hex}{suffix}"
         try:
             write(tmp)
             os.replace(tmp, target)
+        except (OSError, pl.exceptions.PolarsError) as error:
+            tmp.unlink(missing_ok=True)
+            if not _disk_full(error) or size > SMALL_WRITE_BYTES or not self.reserve.exists():
+                raise
+            self.reserve.unlink()
+            self._atomic_write(target, suffix, write, size)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -110,7 +132,7 @@ class Warehouse:
     def write_result(self, job_id: str, document: dict) -> Path:
         target = self.results / f"{job_id}.json"
         text = json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n"
-        self._atomic_write(target, ".json", lambda tmp: tmp.write_text(text))
+        self._atomic_write(target, ".json", lambda tmp: tmp.write_text(text), len(text))
         return target
 
     def read_result(self, job_id: str) -> dict | None:
@@ -202,6 +224,11 @@ def _read_parquet(path: Path) -> pl.DataFrame:
         raise StoredDataError(str(path), "missing") from None
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise StoredDataError(str(path), f"not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def _disk_full(error: Exception) -> bool:
+    """ENOSPC, also from Polars, whose errors carry the code only in their text."""
+    return getattr(error, "errno", None) == errno.ENOSPC or "(os error 28)" in str(error)
 
 
 def _first_line(exc: Exception) -> str:
