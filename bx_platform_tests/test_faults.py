@@ -87,9 +87,11 @@ def test_a_killed_daemon_and_run_worker_are_found_by_the_restarted_sensor(base, 
 
 
 def test_a_postgresql_restart_mid_run_fails_the_job_with_the_reason(base, tmp_path, job_spec, pg_server):
-    report = faults.postgres_restart(base, tmp_path, job_spec)
+    """Connections cut and refused for 30 s: longer than the run can wait (a 5 s restart is sometimes ridden
+    through, the job then ending with its normal result; bench/faults.py measures both)."""
+    report = faults.postgres_restart(base, tmp_path, job_spec, outage=30)
     _assert_flagged_cleanly(report, "failed")
-    assert "connection" in report.reason.lower() or "worker died" in report.reason, report.reason
+    assert "is not currently accepting connections" in report.reason or "worker died" in report.reason, report.reason
 
 
 @pytest.mark.skipif(not faults.can_mount(), reason="mounting a small tmpfs for the full disk needs root")

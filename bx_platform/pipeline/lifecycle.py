@@ -68,8 +68,8 @@ def finish_job(
     if stored is not None and stored.status == FINISHED:
         return False
     if outcome == "failed":
-        warehouse.write_result(job_id, failure_document(record, failure or {}))
-    warehouse.write("verified", "job_outcomes", job_id, outcome_row(record, outcome))
+        warehouse.write_result(job_id, failure_document(record, failure or {}), may_use_reserve=True)
+    warehouse.write("verified", "job_outcomes", job_id, outcome_row(record, outcome), may_use_reserve=True)
     jobs.finish(job_id, outcome)
     release(job_id)
 
