@@ -13,6 +13,7 @@ from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import FINISHED, JobStore
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.pipeline.admission import submit
+from bx_platform.pipeline.leases import CLAIMED_STEP, enter_step
 from bx_platform.pipeline.lifecycle import claim_job, finish_job
 from bx_platform.pipeline.recovery import end_lapsed_claims
 from bx_platform.warehouse.store import Warehouse
@@ -68,6 +69,7 @@ def _claim_and_run(job_id: str, store: JobStore, progress) -> RunOutcome:
             progress(f"{job_id} was already claimed ({stored.state}); not launching it again")
             return RunOutcome(job_id, stored.outcome or "already-claimed", warehouse.read_result(job_id))
 
+        enter_step(store, job_id, CLAIMED_STEP)  # heartbeats from now: starting Dagster may take a while
         spec = store.get(job_id).spec
         instance = dagster_instance()
         instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
