@@ -16,6 +16,7 @@ from bx_platform.errors import InputError, StoredDataError
 from bx_platform.jobs.store import STATES
 from bx_platform.leagues_cli import add_league_commands
 from bx_platform.paths import REPO_ROOT, bx_home
+from bx_platform.recovery_cli import add_recovery_commands, end_lapsed_claims_now
 from bx_platform.report_cli import add_report_commands
 from bx_platform.scenario_commands import add_scenario_commands, print_private_evaluation
 from bx_platform.strategies.cli import add_strategy_commands
@@ -61,7 +62,13 @@ def cmd_run(args) -> int:
         outcome = run_job(spec, progress=ProgressLines())  # on stderr: stdout stays the data (--json)
     except InputError as error:
         raise _in_file(args.job, error) from None
-    if args.json:
+    return print_outcome(outcome, args.json)
+
+
+def print_outcome(outcome, as_json: bool = False) -> int:
+    """Print a run's room (or where and why it failed) and its status line, or its result document as JSON;
+    return `bx run`'s exit code."""
+    if as_json:
         print_json(outcome.result or {"job_id": outcome.job_id, "status": outcome.status})
     else:
         if outcome.result:
@@ -221,7 +228,9 @@ def cmd_result(args) -> int:
     from bx_platform.jobs.store import JobStore
     from bx_platform.warehouse.store import Warehouse
 
-    stored = JobStore().get(args.job_id)
+    jobs = JobStore()
+    end_lapsed_claims_now(jobs)  # a job whose worker died is shown failed with the reason, not running
+    stored = jobs.get(args.job_id)
     if stored is None:
         raise InputError("JOB_ID", f"no job {args.job_id!r} in the job store")
     result = Warehouse().read_result(args.job_id)
@@ -241,6 +250,7 @@ def cmd_jobs(args) -> int:
 
     store = JobStore()
     try:
+        end_lapsed_claims_now(store)  # a job whose worker died is listed failed, not running
         jobs = store.list_jobs(organization=args.organization, state=args.status, limit=args.limit, offset=args.offset)
     finally:
         store.dispose()
@@ -478,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(sub)
     add_scenario_commands(sub)
     add_league_commands(sub)
+    add_recovery_commands(sub)
     return parser
 
 

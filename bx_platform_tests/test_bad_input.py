@@ -57,6 +57,8 @@ def _nothing_stored(home) -> None:
         (GOOD_YAML + "organization: other\n", "job.yaml: organization: key given twice (lines 1 and 5)"),
         (GOOD_YAML + "capital: {initial: true}\n", "job.yaml: capital.initial: Input should be a valid number"),
         (GOOD_YAML + "capital: true\n", "job.yaml: capital: Input should be a valid dictionary"),
+        (GOOD_YAML + "capital: .inf\n", "job.yaml: capital: Input should be a valid dictionary"),  # the spelling
+        (GOOD_YAML + "capital: 1e-300\n", "job.yaml: capital: Input should be a valid dictionary"),
         (GOOD_YAML + "capital: {initial: '100000'}\n", "job.yaml: capital.initial: Input should be a valid number"),
         (GOOD_YAML + "capital: {initial: .inf}\n", "job.yaml: capital.initial: Input should be a finite number"),
         (GOOD_YAML + "capital: {initial: .nan}\n", "job.yaml: capital.initial: Input should be a finite number"),

@@ -19,6 +19,7 @@ from bx_platform.market.archive import find_dataset
 from bx_platform.pipeline.evaluation import evaluate_job
 from bx_platform.pipeline.execution import execute_job
 from bx_platform.pipeline.leagues import job_run_tags
+from bx_platform.pipeline.leases import enter_step
 from bx_platform.pipeline.lifecycle import begin_run, claim_job, finish_job
 from bx_platform.pipeline.private_evaluation import execute_private_scenarios
 from bx_platform.pipeline.records import job_row
@@ -40,6 +41,11 @@ def _stored(jobs: JobStore, job_id: str) -> StoredJob:
 def _job(job_store: JobStoreResource, job_id: str) -> tuple[dict, JobSpec]:
     stored = _stored(job_store.get(), job_id)
     return stored.record, stored.spec
+
+
+def _enter(context: dg.AssetExecutionContext, job_store: JobStoreResource) -> None:
+    """The run is now in this step, in this process: its lease says so (and stops a run whose job has ended)."""
+    enter_step(job_store.get(), context.partition_key, context.asset_key.path[-1])
 
 
 def _settle(
@@ -87,6 +93,7 @@ def market_data(
             "a job runs once, and this run does not own it"
         )
     begin_run(context.partition_key)
+    _enter(context, job_store)
     record, spec = stored.record, stored.spec
     store = warehouse.get()
     record_claim(control.get(), stored)
@@ -138,6 +145,7 @@ def execution_fills(
     """The Battle Room: every strategy (built-in, sandboxed package or remote model, at its pinned revision) and
     the Benchmark Hold simulated on the verified bars, point in time, giving fills and mark-to-market equity
     curves, staged until the execution gate; every call to a remote model is recorded (`remote_calls`)."""
+    _enter(context, job_store)
     record, spec = _job(job_store, context.partition_key)
     store = warehouse.get()
     results, fills = execute_job(record, spec, store, job_store.get(), archive.dir)
@@ -187,6 +195,7 @@ def verified_metrics(
 ) -> dg.MaterializeResult:
     """The full metric set of every strategy, per battle session and for the whole window, computed from
     verified equity curves and fills only."""
+    _enter(context, job_store)
     record, spec = _job(job_store, context.partition_key)
     store = warehouse.get()
     job_id = context.partition_key
@@ -208,6 +217,7 @@ def scores(
     """Utility, beta score against the Benchmark Hold, BX Score with its per-group breakdown, CapitalScore,
     ContestScore, eligibility and rank in the room; the job's result document and its HTML report (linked in
     the metadata, with its equity chart as an image)."""
+    _enter(context, job_store)
     record, _ = _job(job_store, context.partition_key)
     job_id = context.partition_key
     store = warehouse.get()
@@ -237,6 +247,7 @@ def leaderboard(
     The rebuild holds the store's leaderboard lock, so jobs finishing together never lose an update. The job
     ends here, with the status of its result document: a board that cannot be rebuilt (a stored partition
     unreadable) fails the job, naming the file."""
+    _enter(context, job_store)
     store = warehouse.get()
     board = publish_leaderboard(store)
     jobs = job_store.get()

@@ -29,9 +29,29 @@ def step_failure(events) -> dict:
         stored = _stored_data_error(error)
         if stored:
             return {"stage": event.step_key, "reason": f"step {event.step_key} failed: {stored}"}
-        cause = error.cls_name if error else "error"
-        return {"stage": event.step_key, "reason": f"step {event.step_key} failed ({cause}); the run log has the details"}
+        return {"stage": event.step_key, "reason": f"step {event.step_key} failed: {_root_cause(error)}; the run log has the details"}
     return {}
+
+
+def run_failure(events) -> dict:
+    """The failure of a run that failed outside its steps (e.g. its instance's database stayed unreachable)."""
+    for event in events:
+        if event.is_run_failure:
+            error = getattr(event.event_specific_data, "error", None)
+            return {"stage": "run", "reason": f"the run failed outside its steps: {_root_cause(error) if error else event.message}"}
+    return {}
+
+
+def _root_cause(error) -> str:
+    """The innermost error of a step's error chain in one line, e.g. `OSError: [Errno 28] No space left on
+    device` (Dagster wraps the step's own error)."""
+    if error is None:
+        return "error"
+    while error.cause is not None:
+        error = error.cause
+    message = (error.message.strip().splitlines() or [""])[0]
+    named = message.split(":", 1)[0].endswith(error.cls_name)  # the message may start with the class's name
+    return message if named else f"{error.cls_name}: {message}"
 
 
 def _stored_data_error(error) -> str | None:

@@ -6,15 +6,19 @@ import time
 import uuid
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from bx_platform.control.store import open_engine
-from bx_platform.defs.claims import CLAIMANT_TAG, step_failure
+from bx_platform.defs.claims import CLAIMANT_TAG, run_failure, step_failure
 from bx_platform.defs.instance import dagster_instance
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import FINISHED, JobStore
 from bx_platform.market.archive import default_archive_dir
 from bx_platform.pipeline.admission import submit
 from bx_platform.pipeline.leagues import job_run_tags
+from bx_platform.pipeline.leases import CLAIMED_STEP, enter_step
 from bx_platform.pipeline.lifecycle import claim_job, finish_job
+from bx_platform.pipeline.recovery import end_lapsed_claims
 from bx_platform.terminal import PENDING
 from bx_platform.warehouse.store import Warehouse
 
@@ -26,7 +30,7 @@ CLAIMANT = "bx run"
 @dataclass
 class RunOutcome:
     job_id: str
-    status: str  # complete | partial | failed | already-claimed
+    status: str  # complete | partial | failed | already-claimed | unrecorded (the store was unreachable)
     result: dict | None
     run_id: str | None = None
 
@@ -39,25 +43,39 @@ def run_job(spec: JobSpec, progress=print) -> RunOutcome:
     """Register the job, claim it and materialize its partition in this process on the Dagster instance."""
     store, control = JobStore(), open_engine()
     try:
-        return _claim_and_run(spec, store, control, progress)
+        record, created = submit(spec, store, default_archive_dir(), control)
+        progress(f"{'submitted' if created else 'already submitted'}: {record['job_id']}")
+        return _claim_and_run(record["job_id"], store, control, progress)
     finally:
         store.dispose()
         control.dispose()
 
 
-def _claim_and_run(spec: JobSpec, store: JobStore, control, progress) -> RunOutcome:
+def run_submitted(job_id: str, progress=print) -> RunOutcome:
+    """Claim and run a job that is already in the job store (an operator's new attempt, `bx rerun --now`)."""
+    store, control = JobStore(), open_engine()
+    try:
+        return _claim_and_run(job_id, store, control, progress)
+    finally:
+        store.dispose()
+        control.dispose()
+
+
+def _claim_and_run(job_id: str, store: JobStore, control: sa.Engine, progress) -> RunOutcome:
     from bx_platform.defs.definitions import defs
     from bx_platform.defs.partitions import benchmark_jobs
 
-    record, created = submit(spec, store, default_archive_dir(), control)
-    job_id = record["job_id"]
-    progress(f"{'submitted' if created else 'already submitted'}: {job_id}")
     warehouse = Warehouse().ensure()
+    for ended in end_lapsed_claims(store, warehouse, control):  # a dead run of this job is told, not skipped
+        progress(f"{ended.job_id} failed: {ended.reason}")
     if not claim_job(store, job_id, CLAIMANT):
         stored = store.get(job_id)
-        progress(f"{job_id} was already claimed ({stored.status}); not launching it again")
+        progress(f"{job_id} was already claimed ({stored.state}); not launching it again")
         return RunOutcome(job_id, stored.outcome or "already-claimed", warehouse.read_result(job_id))
 
+    enter_step(store, job_id, CLAIMED_STEP)  # heartbeats from now: starting Dagster may take a while
+    stored = store.get(job_id)
+    record, spec = stored.record, stored.spec
     instance = dagster_instance()
     instance.add_dynamic_partitions(benchmark_jobs.name, [job_id])
     job = defs.resolve_job_def("benchmark_job")
@@ -76,11 +94,19 @@ def _claim_and_run(spec: JobSpec, store: JobStore, control, progress) -> RunOutc
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
     progress(f"{steps.finished} of {steps.total} steps in {time.monotonic() - steps.started_at:.1f} s")
-    stored = store.get(job_id)
-    if not result.success and stored.status != FINISHED:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        finish_job(stored.record, "failed", warehouse, store, control, step_failure(failures))
+    try:
         stored = store.get(job_id)
+        if not result.success and stored.status != FINISHED:
+            failures = [e for e in result.all_events if e.is_step_failure]
+            failure = step_failure(failures) or run_failure(result.all_events)
+            finish_job(stored.record, "failed", warehouse, store, control, failure)
+            stored = store.get(job_id)
+    except sa.exc.OperationalError as error:  # the database is down: the job's lease lapses when we exit
+        progress(
+            f"the run's end could not be recorded ({str(error.orig).strip().splitlines()[0]}); once the store is "
+            "back, the next check (the sensor, `bx recover`, `bx jobs`) ends the job with the reason"
+        )
+        return RunOutcome(job_id, "unrecorded", None, result.run_id)
     return RunOutcome(job_id, stored.outcome or "failed", warehouse.read_result(job_id), result.run_id)
 
 

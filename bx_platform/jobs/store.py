@@ -45,6 +45,18 @@ evaluations_table = sa.Table(
     sa.Column("periods_per_year", sa.Float),
 )
 
+# The lease of a claimed job: which process on which host runs it, in which step, and when it last said it is
+# alive. Kept beside the job (not in bx_jobs) so stores created before it gain it with create_all.
+leases_table = sa.Table(
+    "bx_job_leases",
+    _metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("step", sa.String(100), nullable=False),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),  # seconds since the epoch
+)
+
 SUBMITTED, CLAIMED, FINISHED = "submitted", "claimed", "finished"
 # What users see of a job: queued (submitted, unclaimed), running (claimed), then its outcome.
 STATES = ("queued", "running", "complete", "partial", "failed")
@@ -77,6 +89,15 @@ class StoredJob:
         return JobSpec.model_validate(self.record["spec"])
 
 
+@dataclass(frozen=True)
+class Lease:
+    job_id: str
+    host: str
+    pid: int
+    step: str
+    heartbeat_at: float
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -96,7 +117,8 @@ class JobStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_store_url()
         connect_args = {"timeout": 30} if self.url.startswith("sqlite") else {}
-        self.engine = sa.create_engine(self.url, connect_args=connect_args, future=True)
+        # pre-ping: a connection the server dropped (a restart) is replaced before use instead of failing it
+        self.engine = sa.create_engine(self.url, connect_args=connect_args, future=True, pool_pre_ping=True)
         create_tables(_metadata, self.engine)
 
     def dispose(self) -> None:
@@ -174,13 +196,67 @@ class JobStore:
             )
         return result.rowcount == 1
 
-    def finish(self, job_id: str, outcome: str) -> None:
+    def finish(self, job_id: str, outcome: str) -> bool:
+        """Record the job's outcome; False (and nothing changed) when it had already finished: a job ends once."""
         with self.engine.begin() as conn:
-            conn.execute(
+            result = conn.execute(
                 jobs_table.update()
-                .where(jobs_table.c.job_id == job_id)
+                .where(jobs_table.c.job_id == job_id, jobs_table.c.status != FINISHED)
                 .values(status=FINISHED, outcome=outcome, finished_at=_now())
             )
+            conn.execute(leases_table.delete().where(leases_table.c.job_id == job_id))
+        return result.rowcount == 1
+
+    def hold(self, job_id: str, host: str, pid: int, step: str, at: float) -> bool:
+        """Take or renew the lease of a claimed job for this process; False when the job is no longer claimed
+        (it finished, or was ended because its lease had lapsed): its runner must stop."""
+        with self.engine.begin() as conn:
+            status = conn.execute(sa.select(jobs_table.c.status).where(jobs_table.c.job_id == job_id)).scalar()
+            if status != CLAIMED:
+                return False
+            lease = {"host": host, "pid": pid, "step": step, "heartbeat_at": at}
+            updated = conn.execute(leases_table.update().where(leases_table.c.job_id == job_id).values(**lease))
+            if updated.rowcount == 0:
+                conn.execute(leases_table.insert().values(job_id=job_id, **lease))
+        return True
+
+    def take_over(self, job_id: str, seen: Lease | None, host: str, pid: int, step: str, at: float) -> bool:
+        """Compare-and-set: take the job's lease only if it is still the one `seen` (None: still no lease) and
+        the job still claimed; True for exactly one of several callers."""
+        lease = {"host": host, "pid": pid, "step": step, "heartbeat_at": at}
+        with self.engine.begin() as conn:
+            status = conn.execute(sa.select(jobs_table.c.status).where(jobs_table.c.job_id == job_id)).scalar()
+            if status != CLAIMED:
+                return False
+            if seen is not None:
+                updated = conn.execute(
+                    leases_table.update()
+                    .where(leases_table.c.job_id == job_id, leases_table.c.pid == seen.pid,
+                           leases_table.c.host == seen.host, leases_table.c.heartbeat_at == seen.heartbeat_at)
+                    .values(**lease)
+                )
+                return updated.rowcount == 1
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(leases_table.insert().values(job_id=job_id, **lease))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def claims(self) -> list[tuple[StoredJob, Lease | None]]:
+        """Every claimed, unfinished job with its lease (None: no process has taken it yet), oldest first."""
+        query = (
+            sa.select(jobs_table, leases_table.c.host, leases_table.c.pid, leases_table.c.step, leases_table.c.heartbeat_at)
+            .outerjoin(leases_table, leases_table.c.job_id == jobs_table.c.job_id)
+            .where(jobs_table.c.status == CLAIMED)
+            .order_by(jobs_table.c.claimed_at, jobs_table.c.job_id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            (_stored(row), Lease(row["job_id"], row["host"], row["pid"], row["step"], row["heartbeat_at"]) if row["pid"] is not None else None)
+            for row in rows
+        ]
 
     def record_evaluations(self, job_id: str, organization: str, sharpes: dict[str, float], periods_per_year: float) -> None:
         with self.engine.begin() as conn:

@@ -70,11 +70,13 @@ def admit(spec: JobSpec, archive_dir: Path | None = None, store: JobStore | None
 
 
 def build_record(spec: JobSpec, store: JobStore, archive_dir: Path | None = None) -> dict[str, Any]:
-    """The immutable job record: the resolved spec plus everything pinned at submission."""
-    pins = admit(spec, archive_dir, store)
+    """The immutable job record: the resolved spec plus everything pinned at submission. A job already
+    submitted keeps its record, admitted when it was submitted: what changed since (an archive file) is checked
+    against its pins when it runs, and fails it naming both hashes."""
     existing = store.get(spec.job_id)
     if existing:
         return existing.record
+    pins = admit(spec, archive_dir, store)
     previous, sharpes = store.trial_history(spec.organization)
     ppy = job_periods_per_year(spec)
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import resource
 
 import polars as pl
@@ -9,7 +10,8 @@ import sqlalchemy as sa
 
 from bx_platform.control.metering import record_usage
 from bx_platform.control.webhooks import enqueue_event
-from bx_platform.jobs.store import CLAIMED, JobStore, StoredJob
+from bx_platform.jobs.store import CLAIMED, FINISHED, JobStore, StoredJob
+from bx_platform.pipeline.leases import CLAIMED_STEP, hold_lease, release
 from bx_platform.pipeline.manifest import write_manifest
 from bx_platform.pipeline.records import outcome_row
 from bx_platform.pipeline.reports import write_job_report
@@ -20,6 +22,7 @@ from bx_platform.warehouse.store import Warehouse
 OUTCOMES = ("complete", "partial", "failed")
 # The webhook event of each outcome (docs/api.md, "Webhooks").
 EVENT_OF_OUTCOME = {"complete": "job.completed", "partial": "job.completed", "failed": "job.failed"}
+logger = logging.getLogger(__name__)
 
 # CPU seconds of this process when it began running a job: a job runs in one process (the in-process
 # executor), so the difference at its end is the job's measured CPU time for the usage ledger.
@@ -32,8 +35,12 @@ def _process_cpu_seconds() -> float:
 
 
 def claim_job(jobs: JobStore, job_id: str, claimant: str) -> bool:
-    """Take the job for one launcher; True only for the first caller (the claim is atomic in the store)."""
-    return jobs.claim(job_id, claimant)
+    """Take the job for one launcher; True only for the first caller (the claim is atomic in the store). The
+    claimant's process holds the job's lease until the run's own process takes it (pipeline/leases.py)."""
+    if not jobs.claim(job_id, claimant):
+        return False
+    hold_lease(jobs, job_id, CLAIMED_STEP)
+    return True
 
 
 def owned_by(stored: StoredJob, claimant: str) -> bool:
@@ -48,7 +55,7 @@ def begin_run(job_id: str) -> None:
 
 def finish_job(
     record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore, control: sa.Engine, failure: dict | None = None
-) -> None:
+) -> bool:
     """The terminal point of every job, whichever step ended it.
 
     In order: the outcome is recorded (a failed job also gets its result document saying where and why it
@@ -57,15 +64,21 @@ def finish_job(
     `job.failed` event is put in the organization's webhook outbox. The result never depends on those two:
     they come after it is stored, and delivery happens later, from the outbox. Last, the terminal event of
     the job's audit trail (the outcome, and where and why a job failed) and its signed manifest
-    (docs/verification.md), which covers every file written before it."""
+    (docs/verification.md), which covers every file written before it.
+
+    A job ends once: False, and nothing written, for a job that has already ended (e.g. a late run of a job
+    that was ended because its worker had gone silent)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     job_id = record["job_id"]
+    stored = jobs.get(job_id)
+    if stored is not None and stored.status == FINISHED:
+        return False
     if outcome == "failed":
-        warehouse.write_result(job_id, failure_document(record, failure or {}))
-        write_job_report(job_id, warehouse)
-    warehouse.write("verified", "job_outcomes", job_id, outcome_row(record, outcome))
+        warehouse.write_result(job_id, failure_document(record, failure or {}), may_use_reserve=True)
+    warehouse.write("verified", "job_outcomes", job_id, outcome_row(record, outcome), may_use_reserve=True)
     jobs.finish(job_id, outcome)
+    release(job_id)
 
     started = _cpu_at_start.pop(job_id, None)
     cpu_seconds = _process_cpu_seconds() - started if started is not None else 0.0
@@ -75,6 +88,18 @@ def finish_job(
     enqueue_event(control, organization, EVENT_OF_OUTCOME[outcome], payload, event_key=f"{job_id}:finished")
     record_finish(control, record, outcome, failure, warehouse.read_result(job_id))
     write_manifest(record, outcome, warehouse, jobs, control)
+    if outcome == "failed":
+        _write_failure_report(job_id, warehouse)
+    return True
+
+
+def _write_failure_report(job_id: str, warehouse: Warehouse) -> None:
+    """A failed job's report says where and why it stopped. It is derived from the result document (`bx report`
+    renders it again at any time), so a full disk here leaves the job ended, with a warning."""
+    try:
+        write_job_report(job_id, warehouse)
+    except OSError as error:
+        logger.warning("the report of %s was not written (%s); `bx report %s` renders it", job_id, error, job_id)
 
 
 def bar_steps_run(record: dict, warehouse: Warehouse) -> int:

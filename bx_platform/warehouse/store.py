@@ -8,6 +8,7 @@ explained in docs/warehouse.md; the schema is in sql/schema.sql.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -24,6 +25,9 @@ from bx_platform.paths import REPO_ROOT, warehouse_dir
 from bx_platform.warehouse.schema import TABLES
 
 ZONES = ("staged", "verified", "quarantine")
+# Space kept in reserve (a file of zeros in `_incoming`), given up only to a job's terminal writes (its outcome
+# row and failure document) when they meet a full disk, so that a job that failed on a full disk still says why.
+RESERVE_BYTES = 1 << 20
 SCHEMA_SQL = REPO_ROOT / "sql" / "schema.sql"
 # What the public analyst store holds: these views of sql/schema.sql, materialized as tables (docs/warehouse.md).
 PUBLIC_TABLES = (
@@ -38,6 +42,7 @@ class Warehouse:
         self.incoming = self.root / "_incoming"
         self.results = self.root / "results"
         self.reports = self.root / "reports"
+        self.reserve = self.incoming / "reserve"
         self.duckdb_path = self.root / "bx.duckdb"
         self.public_path = self.root / "public" / "bx-public.duckdb"
 
@@ -61,27 +66,54 @@ class Warehouse:
                     self._atomic_parquet(pl.DataFrame(schema=schema), marker)
         if not self.duckdb_path.exists():
             self.create_views()
+        if not self.reserve.exists():
+            self._keep_reserve()
         return self
+
+    def _keep_reserve(self) -> None:
+        try:
+            self._atomic_write(self.reserve, ".reserve", lambda tmp: tmp.write_bytes(bytes(RESERVE_BYTES)))
+        except OSError:  # no room for it now; the next `ensure` tries again
+            pass
 
     def create_views(self) -> None:
         """(Re)build the DuckDB file of views and swap it in; readers holding the old file keep it."""
-        tmp = self.incoming / f"{uuid.uuid4().hex}.duckdb"
         sql = SCHEMA_SQL.read_text().replace("{{root}}", str(self.root))
-        with duckdb.connect(str(tmp)) as conn:
-            conn.execute(sql)
-        os.replace(tmp, self.duckdb_path)
+
+        def write(tmp: Path) -> None:
+            with duckdb.connect(str(tmp)) as conn:
+                conn.execute(sql)
+
+        self._atomic_write(self.duckdb_path, ".duckdb", write)
 
     # -- writing ---------------------------------------------------------------------------------------
-    def _atomic_parquet(self, frame: pl.DataFrame, target: Path) -> None:
-        self.incoming.mkdir(parents=True, exist_ok=True)
-        tmp = self.incoming / f"{uuid.uuid4().hex}.parquet"
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-        os.replace(tmp, target)
+    def _atomic_parquet(self, frame: pl.DataFrame, target: Path, may_use_reserve: bool = False) -> None:
+        write = lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True)  # noqa: E731
+        self._atomic_write(target, ".parquet", write, may_use_reserve)
 
-    def write(self, zone: str, table: str, job_id: str, frame: pl.DataFrame) -> Path:
+    def _atomic_write(self, target: Path, suffix: str, write, may_use_reserve: bool = False) -> None:
+        """Write a file in `_incoming` and move it in with one rename, so a reader sees all of it or nothing; a
+        write that fails (a full disk) leaves nothing behind, not even its partial file in `_incoming`. A
+        terminal write (`may_use_reserve`) that meets a full disk is given the reserve."""
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        tmp = self.incoming / f"{uuid.uuid4().hex}{suffix}"
+        try:
+            write(tmp)
+            os.replace(tmp, target)
+        except (OSError, pl.exceptions.PolarsError) as error:
+            tmp.unlink(missing_ok=True)
+            if not (may_use_reserve and _disk_full(error) and self.reserve.exists()):
+                raise
+            self.reserve.unlink()
+            self._atomic_write(target, suffix, write)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def write(self, zone: str, table: str, job_id: str, frame: pl.DataFrame, may_use_reserve: bool = False) -> Path:
         """Write one job's partition of a table, cast to the table's schema, atomically."""
         target = self.partition_path(zone, table, job_id)
-        self._atomic_parquet(_conform(table, frame), target)
+        self._atomic_parquet(_conform(table, frame), target, may_use_reserve)
         return target
 
     def read(self, zone: str, table: str, job_id: str) -> pl.DataFrame:
@@ -99,17 +131,15 @@ class Warehouse:
             self.partition_path(zone, table, job_id).unlink(missing_ok=True)
         return destination
 
-    def _atomic_text(self, text: str, target: Path) -> Path:
-        """Write a whole file by rename: a reader sees the previous version or the new one, never a part."""
-        self.incoming.mkdir(parents=True, exist_ok=True)
+    def _atomic_text(self, text: str, target: Path, may_use_reserve: bool = False) -> Path:
+        """Write a whole text file by rename: a reader sees the previous version or the new one, never a part."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.incoming / f"{uuid.uuid4().hex}{target.suffix}"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        self._atomic_write(target, target.suffix, lambda tmp: tmp.write_text(text, encoding="utf-8"), may_use_reserve)
         return target
 
-    def write_result(self, job_id: str, document: dict) -> Path:
-        return self._atomic_text(json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n", self.results / f"{job_id}.json")
+    def write_result(self, job_id: str, document: dict, may_use_reserve: bool = False) -> Path:
+        text = json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n"
+        return self._atomic_text(text, self.results / f"{job_id}.json", may_use_reserve)
 
     def report_path(self, job_id: str) -> Path:
         return self.reports / f"{job_id}.html"
@@ -181,14 +211,16 @@ class Warehouse:
         physically holds the public views as tables and nothing else (no view, no path to any partition), swapped
         in by one rename, so readers holding the previous file keep it."""
         self.public_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.incoming / f"{uuid.uuid4().hex}.duckdb"
-        with duckdb.connect() as source, duckdb.connect(str(tmp)) as target:
-            source.execute(SCHEMA_SQL.read_text().replace("{{root}}", str(self.root)))
-            for name in PUBLIC_TABLES:
-                target.register("rows", source.execute(f"SELECT * FROM {name}").pl())
-                target.execute(f"CREATE TABLE {name} AS SELECT * FROM rows")
-                target.unregister("rows")
-        os.replace(tmp, self.public_path)
+
+        def write(tmp: Path) -> None:
+            with duckdb.connect() as source, duckdb.connect(str(tmp)) as target:
+                source.execute(SCHEMA_SQL.read_text().replace("{{root}}", str(self.root)))
+                for name in PUBLIC_TABLES:
+                    target.register("rows", source.execute(f"SELECT * FROM {name}").pl())
+                    target.execute(f"CREATE TABLE {name} AS SELECT * FROM rows")
+                    target.unregister("rows")
+
+        self._atomic_write(self.public_path, ".duckdb", write)
         return self.public_path
 
     def connect_public(self) -> duckdb.DuckDBPyConnection:
@@ -207,6 +239,11 @@ def _read_parquet(path: Path) -> pl.DataFrame:
         raise StoredDataError(str(path), "missing") from None
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise StoredDataError(str(path), f"not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def _disk_full(error: Exception) -> bool:
+    """ENOSPC, also from Polars, whose errors carry the code only in their text."""
+    return getattr(error, "errno", None) == errno.ENOSPC or "(os error 28)" in str(error)
 
 
 def _first_line(exc: Exception) -> str:

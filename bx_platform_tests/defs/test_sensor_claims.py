@@ -3,6 +3,12 @@ launch was lost (Dagster's run key then keeps it to one run); jobs other launche
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import dagster as dg
 
 from bx_platform.defs.assets import benchmark_assets, benchmark_checks
@@ -11,12 +17,14 @@ from bx_platform.defs.sensors import CLAIMANT, submitted_jobs
 from bx_platform.jobs.spec import parse_spec
 from bx_platform.jobs.store import JobStore
 from bx_platform.pipeline.admission import submit
+from bx_platform.warehouse.store import Warehouse
 from bx_platform_tests.defs.helpers import SMALL_JOB, job_resources
 
 
-def _tick(url: str, warehouse_root) -> dg.SensorResult:
+def _tick(url: str, warehouse_root: Path) -> dg.SensorResult:
+    resources = {k: v for k, v in job_resources(url, warehouse_root).items() if k in ("job_store", "warehouse", "control")}
     with dg.DagsterInstance.ephemeral() as instance:
-        with dg.build_sensor_context(instance=instance, resources=job_resources(url, warehouse_root)) as context:
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
             return submitted_jobs(context)
 
 
@@ -61,4 +69,22 @@ def test_a_run_launched_by_hand_claims_its_job(bx_home, tmp_path):
     stored = store.get(job_id)
     assert stored.claimed_by == f"dagster-run:{result.run_id}" and stored.status == "finished"
     assert _tick(url, tmp_path / "warehouse").run_requests == []  # the sensor leaves it alone
+    store.dispose()
+
+
+def test_a_tick_ends_a_job_whose_run_worker_died_and_never_requests_it_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(url)
+    record, _ = submit(parse_spec(SMALL_JOB), store)
+    job_id = record["job_id"]
+    assert store.claim(job_id, CLAIMANT)
+    worker = subprocess.Popen([sys.executable, "-c", "pass"])
+    worker.wait()  # the run worker that took the lease, now gone
+    store.hold(job_id, socket.gethostname(), worker.pid, "execution_fills", time.time())
+
+    assert _tick(url, tmp_path / "warehouse").run_requests == []
+    assert store.get(job_id).state == "failed"
+    reason = Warehouse(tmp_path / "warehouse").read_result(job_id)["failure"]["reason"]
+    assert reason.startswith(f"worker died (process {worker.pid} on {socket.gethostname()} is gone) during step execution_fills")
+    assert _tick(url, tmp_path / "warehouse").run_requests == []
     store.dispose()
