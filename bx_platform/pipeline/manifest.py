@@ -110,3 +110,22 @@ def write_manifest(record: dict, outcome: str, warehouse: Warehouse, jobs: JobSt
     tmp.write_text(manifest_text(signed), encoding="utf-8")
     os.replace(tmp, target)
     return target
+
+
+def altered_partitions(warehouse: Warehouse, table: str) -> dict[str, str]:
+    """Finished jobs whose verified partition of `table` is no longer the file their manifest hashed, each with
+    the problem in plain words. Jobs without a manifest (still running) are not judged here."""
+    altered = {}
+    for path in sorted((warehouse.root / "manifests").glob("*.json")):
+        try:
+            manifest = json.loads(path.read_bytes())
+            hashed = {entry["path"]: entry["sha256"] for entry in manifest["artifacts"]}
+            job_id = manifest["job_id"]
+        except (OSError, ValueError, KeyError, TypeError):
+            altered[path.stem] = f"its manifest {path} is unreadable"
+            continue
+        partition = warehouse.partition_path("verified", table, job_id)
+        relative = partition.relative_to(warehouse.root).as_posix()
+        if relative in hashed and (not partition.exists() or sha256_file(partition) != hashed[relative]):
+            altered[job_id] = f"{partition} is not the file its signed manifest hashed ({hashed[relative]})"
+    return altered

@@ -5,6 +5,7 @@ them; `publish_leaderboard` rebuilds the long-term boards."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from bx_platform.pipeline.evaluation import (
 )
 from bx_platform.execution.battle_room import BENCHMARK
 from bx_platform.pipeline.execution import execution_params
+from bx_platform.pipeline.manifest import altered_partitions
 from bx_platform.pipeline.reports import write_job_report
 from bx_platform.pipeline.private_evaluation import private_duplicates
 from bx_platform.execution.summary import summary_document
@@ -37,6 +39,8 @@ from bx_platform.scoring.room import RoomScores, StrategyInputs, daily_series, s
 from bx_platform.versions import RESULT_SCHEMA_VERSION
 from bx_platform.warehouse.schema import TABLES
 from bx_platform.warehouse.store import Warehouse
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -312,7 +316,11 @@ def publish_leaderboard(warehouse: Warehouse) -> pl.DataFrame:
     with warehouse.exclusive("leaderboard"):
         # a job that failed after its scoring step (a board it could not rebuild) is on no board
         failed = warehouse.read_verified("job_outcomes").filter(pl.col("outcome") == "failed").select("job_id")
-        scores = warehouse.read_verified("scores").join(failed, on="job_id", how="anti")
+        # nor is a finished job whose scores were changed after its manifest was signed (`bx verify` names it)
+        altered = altered_partitions(warehouse, "scores")
+        for problem in altered.values():
+            logger.warning("left off the boards: %s", problem)
+        scores = warehouse.read_verified("scores").join(failed, on="job_id", how="anti").filter(~pl.col("job_id").is_in(list(altered)))
         evaluations = scores.select(
             pl.col("strategy").alias("strategy_handle"), "job_id", "bx_score", "beta_score", "eligible", "visibility",
             "market_class",

@@ -265,3 +265,24 @@ def test_replay_of_own_strategies_answers_from_the_record_with_the_model_gone(fi
         job_id = _run(spec)
     assert Warehouse().read("verified", "remote_calls", job_id)["response_json"].n_unique() > 1
     assert main(["verify", "--replay", job_id]) == 0
+
+
+def test_an_edited_score_stays_off_the_boards_with_the_file_named(finished, caplog):
+    """The probe of issue 9: a verified score edited on disk (38.7 -> 99.0) flowed into the next leaderboard.
+    Now a finished job's scores that are not the file its signed manifest hashed are left off every board."""
+    from bx_platform.pipeline.manifest import altered_partitions
+    from bx_platform.pipeline.results import publish_leaderboard
+
+    warehouse = Warehouse()
+    path = warehouse.partition_path("verified", "scores", finished)
+    original = path.read_bytes()
+    pl.read_parquet(path).with_columns(bx_score=pl.lit(99.0), beta_score=pl.lit(99.0)).write_parquet(path)
+    try:
+        assert list(altered_partitions(warehouse, "scores")) == [finished]
+        board = publish_leaderboard(warehouse)
+        numbers = board.select(pl.selectors.numeric()).to_numpy().ravel().tolist()
+        assert 99.0 not in numbers
+        assert f"left off the boards: {path} is not the file its signed manifest hashed" in caplog.text
+    finally:
+        path.write_bytes(original)
+    assert altered_partitions(warehouse, "scores") == {}
