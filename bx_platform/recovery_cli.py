@@ -19,6 +19,7 @@ def add_recovery_commands(sub: argparse._SubParsersAction) -> None:
     rerun.add_argument("job_id", metavar="JOB_ID")
     rerun.add_argument("--reason", required=True, help="why it is run again (kept in the new attempt's record)")
     rerun.add_argument("--now", action="store_true", help="run the attempt in this process, as `bx run` does")
+    rerun.add_argument("--json", action="store_true", help="print the attempt (with --now: its result document) as JSON")
     rerun.set_defaults(func=cmd_rerun)
 
 
@@ -65,7 +66,13 @@ def cmd_rerun(args) -> int:
         jobs.dispose()
         control.dispose()
     attempt = record["attempt"]
-    print(record["job_id"])
+    if args.json and not args.now:
+        from bx_platform.terminal import print_json
+
+        print_json({"job_id": record["job_id"], "attempt": attempt})
+        return 0
+    if not args.json:
+        print(record["job_id"])
     print(
         f"attempt {attempt['number']} of {attempt['of']} registered by {attempt['requested_by']}: {attempt['reason']}",
         file=sys.stderr,
@@ -76,4 +83,4 @@ def cmd_rerun(args) -> int:
     from bx_platform.defs.runner import run_submitted
     from bx_platform.terminal import ProgressLines
 
-    return print_outcome(run_submitted(record["job_id"], progress=ProgressLines()))
+    return print_outcome(run_submitted(record["job_id"], progress=ProgressLines()), args.json)

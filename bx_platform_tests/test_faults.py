@@ -196,5 +196,6 @@ def test_only_the_latest_failed_attempt_is_run_again_and_never_without_a_reason(
     assert third["job_id"] == attempt_id(job_id, 3) and jobs.get(third["job_id"]).state == "queued"
     assert {k: third["attempt"][k] for k in ("number", "of", "after")} == {"number": 3, "of": job_id, "after": second["job_id"]}
     submitted = trail(control, second["job_id"])[0]  # the operator's decision opens the new attempt's audit trail
-    assert submitted.kind == "submitted" and "operator ops: attempt 2" in submitted.body["submitted_by"] and "disk replaced" in submitted.body["submitted_by"]
+    by = submitted.content["detail"]["submitted_by"]
+    assert submitted.kind == "submitted" and "operator ops: attempt 2" in by and "disk replaced" in by
     control.dispose()

@@ -16,7 +16,7 @@ from bx_platform.terminal import PENDING, Column, ProgressLines, cell, print_tab
 PRINTS_NO_DATA = {
     "demo", "submit", "api", "ui", "daemon", "sql", "warehouse init", "data import", "strategy register",
     "org create", "org grant", "key create", "key revoke", "webhook add", "webhook deliver",
-    "report", "keys public", "league submit", "scenarios reveal", "scenarios verify",  # reveal prints JSON already
+    "report", "keys public", "league submit", "recover", "scenarios reveal", "scenarios verify",  # reveal prints JSON already
 }
 
 

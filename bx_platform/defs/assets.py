@@ -3,9 +3,9 @@ scores -> leaderboard. Thin: every computation is in the domain packages. Data m
 (staged -> verified | quarantine), never through Dagster's IO managers.
 """
 
-
 import base64
 import json
+import warnings
 
 import dagster as dg
 
@@ -27,6 +27,10 @@ from bx_platform.pipeline.reports import equity_chart_png
 from bx_platform.pipeline.results import load_job_tables, publish_leaderboard, publish_scores, score_job
 from bx_platform.pipeline.staging import PinnedDataChanged, job_bars
 from bx_platform.pipeline.trail import check_data, record_artifact, record_claim, record_gate, record_strategy_endings
+
+# The gates are partitioned blocking asset checks, a Dagster preview feature we rely on knowingly (its tests are
+# ours: defs/test_quality_gate.py); its warning is not for the people running `bx`.
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning)
 
 GROUP = "benchmark"
 

@@ -6,8 +6,9 @@ rendered DOM equal to the data the page was built from; a full-page screenshot o
 from __future__ import annotations
 
 import shutil
+from datetime import date
 
-import duckdb
+import polars as pl
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -15,16 +16,18 @@ from bx_platform.api.app import STRATEGY_PAGES, create_app
 from bx_platform.pipeline.reports import LEAGUE_TABLE, ROOMS_OF_STRATEGY
 from bx_platform.reports import charts
 from bx_platform.reports.public_pages import latest_rounds
+from bx_platform.warehouse.schema import TABLES
 from bx_platform.warehouse.store import Warehouse
 from bx_platform_tests.api.conftest import LiveServer
 from bx_platform_tests.reports.numbers import mismatches
 
 # Two rounds of one league: the page shows the latest round, by cumulative rank.
+LEAGUE_COLUMNS = ("league", "round", "strategy", "rank", "score", "tier", "rounds", "cumulative_score", "cumulative_rank")
 LEAGUE_ROWS = [
-    ("btc-monthly", "2018-01", "bx/momentum", 1, 61.0, 1, 1, 61.0, 1),
-    ("btc-monthly", "2018-01", "bx/sma-trend", 2, 55.5, 1, 1, 55.5, 2),
-    ("btc-monthly", "2018-02", "bx/momentum", 2, 40.25, 1, 2, 50.625, 2),
-    ("btc-monthly", "2018-02", "bx/sma-trend", 1, 58.75, 1, 2, 57.125, 1),
+    ("btc-monthly", date(2018, 1, 1), "bx/momentum", 1, 61.0, 1, 1, 61.0, 1),
+    ("btc-monthly", date(2018, 1, 1), "bx/sma-trend", 2, 55.5, 1, 1, 55.5, 2),
+    ("btc-monthly", date(2018, 2, 1), "bx/momentum", 2, 40.25, 1, 2, 50.625, 2),
+    ("btc-monthly", date(2018, 2, 1), "bx/sma-trend", 1, 58.75, 1, 2, 57.125, 1),
 ]
 CHARTS_DONE = "() => [...document.querySelectorAll('div.chart')].every(e => e.dataset.rendered)"
 # Each chart's root SVG size and the number of marks (lines, bars) it drew, as the browser laid it out.
@@ -80,12 +83,13 @@ def public_site(finished_job, tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
     warehouse = Warehouse(root / "warehouse")
     shutil.copytree(finished_job.warehouse.root, warehouse.root)
-    with duckdb.connect(str(warehouse.public_path)) as conn:
-        conn.execute(
-            f"CREATE TABLE {LEAGUE_TABLE} (league VARCHAR, round VARCHAR, strategy VARCHAR, rank BIGINT, score DOUBLE, "
-            "tier BIGINT, rounds BIGINT, cumulative_score DOUBLE, cumulative_rank BIGINT)"
-        )
-        conn.executemany(f"INSERT INTO {LEAGUE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", LEAGUE_ROWS)
+    standings = [
+        {**dict(zip(LEAGUE_COLUMNS, row)), "job_id": f"job-round-{row[1]:%m}", "organization": "bx-leagues",
+         "visibility": "public", "cumulative_tier": 1}
+        for row in LEAGUE_ROWS
+    ]
+    warehouse.write_snapshot("league_standings", pl.DataFrame(standings, schema=TABLES["league_standings"]))
+    warehouse.publish_public_store()  # as a finished league round leaves it
     app = create_app(jobs_url=finished_job.jobs_url, control_url=f"sqlite:///{root / 'control.sqlite'}", warehouse_root=warehouse.root)
     with LiveServer(app) as url:
         yield url, warehouse
