@@ -177,7 +177,8 @@ def cmd_demo(args) -> int:
     with example_remote_model() as endpoint:
         register_own_strategies(endpoint)
         demo_job(total - 1, OWN_STRATEGIES_JOB)
-    print("\nThe official private evaluation: the same strategies on eleven hidden scenarios of the window")
+    print()
+    say("The official private evaluation: the same strategies on eleven hidden scenarios of the window")
     demo_job(total, PRIVATE_EVALUATION_JOB)
     warehouse = Warehouse().ensure()
     print()

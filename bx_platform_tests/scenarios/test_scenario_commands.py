@@ -97,7 +97,7 @@ def test_the_demos_private_evaluation_prints_eleven_scenario_scores_and_the_offi
         assert cells[1] in ("real-sister", "perturbation", "stress") and len(cells) == 6, cells
         assert all(re.fullmatch(r"\d+\.\d\d", cell) for cell in cells[2:]), cells
     assert "OFFICIAL SCORE" in table and "CapitalScore" in table and "eligible" in table
-    assert f"development secret in {bx_home / DEV_SECRET_FILE}" in caplog.text  # the scenario secret's origin is said
+    assert f"development secret in\n{bx_home / DEV_SECRET_FILE}" in caplog.text  # the scenario secret's origin is said
 
 
 def test_a_private_evaluation_is_quoted_and_limited_as_twelve_runs():
