@@ -46,7 +46,7 @@ def scenario_secret() -> tuple[bytes, str]:
             handle.write(secrets.token_hex(32))
     if path not in _warned:  # once per process and file (on stderr when logging is not configured)
         _warned.add(path)
-        _log.warning(f"{SECRET_ENV} is unset (set it in production): scenario seeds use the development secret in\n{path}")
+        _log.warning(f"{SECRET_ENV} is unset: scenario seeds use the development secret in\n{path}\n(set {SECRET_ENV} in production)")
     return path.read_text().strip().encode("utf-8"), f"development secret file {path} (set {SECRET_ENV} in production)"
 
 
