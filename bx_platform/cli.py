@@ -231,9 +231,7 @@ def cmd_result(args) -> int:
 
     jobs = JobStore()
     end_lapsed_claims_now(jobs)  # a job whose worker died is shown failed with the reason, not running
-    stored = jobs.get(args.job_id)
-    if stored is None:
-        raise InputError("JOB_ID", f"no job {args.job_id!r} in the job store")
+    stored = jobs.existing(args.job_id)
     result = Warehouse().read_result(args.job_id)
     if args.json:
         if result is None:

@@ -15,9 +15,7 @@ def cmd_report(args) -> int:
     output = Path(args.output) if args.output else None
     if output and not output.parent.is_dir():
         raise InputError("--output", f"{output.parent} is not a folder")
-    stored = JobStore().get(args.job_id)
-    if stored is None:
-        raise InputError("JOB_ID", f"no job {args.job_id!r} in the job store")
+    stored = JobStore().existing(args.job_id)
     path = write_job_report(args.job_id, Warehouse())
     if path is None:
         raise InputError("JOB_ID", f"{args.job_id} has no result yet ({stored.state}): its report is written when it finishes")

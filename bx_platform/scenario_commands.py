@@ -34,11 +34,9 @@ def private_record(job_id: str) -> dict:
 
     store = JobStore()
     try:
-        stored = store.get(job_id)
+        stored = store.existing(job_id)
     finally:
         store.dispose()
-    if stored is None:
-        raise InputError("JOB_ID", f"no job {job_id!r} in the job store")
     if "scenarios" not in stored.record["pinned"]:
         raise InputError("JOB_ID", f"{job_id} is not a private evaluation (its record holds no scenario commitments)")
     return stored.record

@@ -39,13 +39,6 @@ def add_verification_commands(sub: argparse._SubParsersAction) -> None:
     public.set_defaults(func=cmd_keys_public)
 
 
-def _existing_job(jobs, job_id: str):
-    stored = jobs.get(job_id)
-    if stored is None:
-        raise InputError("JOB_ID", f"no job {job_id!r} in the job store")
-    return stored
-
-
 def cmd_audit(args) -> int:
     from bx_platform.control import audit
     from bx_platform.control.store import open_engine
@@ -53,7 +46,7 @@ def cmd_audit(args) -> int:
 
     jobs, control = JobStore(), open_engine()
     try:
-        stored = _existing_job(jobs, args.job_id)
+        stored = jobs.existing(args.job_id)
         events = audit.trail(control, args.job_id)
     finally:
         jobs.dispose()
@@ -134,7 +127,7 @@ def _replay(job_id: str, jobs, warehouse) -> list[str]:
     from bx_platform.market.archive import default_archive_dir
     from bx_platform.pipeline.replay import replay_job
 
-    _existing_job(jobs, job_id)
+    jobs.existing(job_id)
     with tempfile.TemporaryDirectory(prefix="bx-replay-") as scratch:
         comparisons, problems = replay_job(job_id, jobs, warehouse, Path(scratch), default_archive_dir())
         for comparison in comparisons:

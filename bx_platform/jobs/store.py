@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bx_platform.errors import InputError
 from bx_platform.jobs.spec import JobSpec, canonical_json
 from bx_platform.paths import store_url
 
@@ -149,6 +150,13 @@ class JobStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(jobs_table).where(jobs_table.c.job_id == job_id)).mappings().first()
         return _stored(row) if row else None
+
+    def existing(self, job_id: str) -> StoredJob:
+        """The job a user named; an InputError naming JOB_ID when the store has no such job."""
+        stored = self.get(job_id)
+        if stored is None:
+            raise InputError("JOB_ID", f"no job {job_id!r} in the job store")
+        return stored
 
     def list_jobs(
         self, organization: str | None = None, state: str | None = None, limit: int = 50, offset: int = 0

@@ -11,8 +11,6 @@ canonically, so a changed byte anywhere is either a different content or a non-c
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -103,13 +101,7 @@ def sign_manifest(manifest: dict) -> dict:
 def write_manifest(record: dict, outcome: str, warehouse: Warehouse, jobs: JobStore, control: sa.Engine) -> Path:
     """Build, sign and write the job's manifest (atomically: a reader sees the whole file or the previous one)."""
     signed = sign_manifest(build_manifest(record, outcome, warehouse, jobs, control))
-    target = manifest_path(warehouse, record["job_id"])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    warehouse.incoming.mkdir(parents=True, exist_ok=True)
-    tmp = warehouse.incoming / f"{uuid.uuid4().hex}.json"
-    tmp.write_text(manifest_text(signed), encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return warehouse.write_text(manifest_text(signed), manifest_path(warehouse, record["job_id"]))
 
 
 def altered_partitions(warehouse: Warehouse, table: str) -> dict[str, str]:

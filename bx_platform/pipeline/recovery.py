@@ -60,9 +60,7 @@ def attempt_id(first_job_id: str, number: int) -> str:
 
 def attempts(jobs: JobStore, job_id: str) -> list[StoredJob]:
     """Every attempt of the job `job_id` belongs to, first attempt first."""
-    stored = jobs.get(job_id)
-    if stored is None:
-        raise InputError("JOB_ID", f"no job {job_id!r} in the job store")
+    stored = jobs.existing(job_id)
     first = jobs.get(stored.record.get("attempt", {}).get("of", job_id))
     found, number = [first], 2
     while (next_attempt := jobs.get(attempt_id(first.job_id, number))) is not None:

@@ -131,7 +131,7 @@ class Warehouse:
             self.partition_path(zone, table, job_id).unlink(missing_ok=True)
         return destination
 
-    def _atomic_text(self, text: str, target: Path, may_use_reserve: bool = False) -> Path:
+    def write_text(self, text: str, target: Path, may_use_reserve: bool = False) -> Path:
         """Write a whole text file by rename: a reader sees the previous version or the new one, never a part."""
         target.parent.mkdir(parents=True, exist_ok=True)
         self._atomic_write(target, target.suffix, lambda tmp: tmp.write_text(text, encoding="utf-8"), may_use_reserve)
@@ -139,14 +139,14 @@ class Warehouse:
 
     def write_result(self, job_id: str, document: dict, may_use_reserve: bool = False) -> Path:
         text = json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n"
-        return self._atomic_text(text, self.results / f"{job_id}.json", may_use_reserve)
+        return self.write_text(text, self.results / f"{job_id}.json", may_use_reserve)
 
     def report_path(self, job_id: str) -> Path:
         return self.reports / f"{job_id}.html"
 
     def write_report(self, job_id: str, html: str) -> Path:
         """A job's HTML report (docs/reports.md), replaced whole."""
-        return self._atomic_text(html, self.report_path(job_id))
+        return self.write_text(html, self.report_path(job_id))
 
     def read_result(self, job_id: str) -> dict | None:
         path = self.results / f"{job_id}.json"
