@@ -11,7 +11,7 @@ import dagster as dg
 
 from bx_platform.defs.claims import owns_job, run_claimant
 from bx_platform.defs.partitions import benchmark_jobs
-from bx_platform.defs.quality import GateResult, execution_suite, fills_suite, market_gate, run_gate
+from bx_platform.defs.quality import GateResult, market_gate, run_gate
 from bx_platform.defs.resources import ArchiveResource, ControlPlaneResource, JobStoreResource, WarehouseResource
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import JobStore, StoredJob
@@ -179,9 +179,9 @@ def execution_quality_gate(
     quantity and price, known side). Pass: both move to verified. Fail: both move to quarantine."""
     job_id = context.partition_key
     store = warehouse.get()
-    equity_gate = run_gate("equity", store.read("staged", "equity", job_id), execution_suite(), group_by="strategy")
+    equity_gate = run_gate("equity", store.read("staged", "equity", job_id), group_by="strategy")
     fills = store.read("staged", "fills", job_id)
-    fills_gate = run_gate("fills", fills, fills_suite()) if fills.height else GateResult("fills", True, 0)
+    fills_gate = run_gate("fills", fills) if fills.height else GateResult("fills", True, 0)
     gate = GateResult(
         gate="execution",
         success=equity_gate.success and fills_gate.success,

@@ -3,9 +3,10 @@
 A gate passes only if every expectation of its suite passes. Its result names each failing expectation with
 the column and the count of offending rows, so a quarantined partition says why it was quarantined.
 
-great_expectations is imported inside the functions that use it: the import takes seconds (about 5 s of a
-one-off `bx run`), and loading the Dagster definitions (`bx submit`, the webserver, the daemon's sensor) needs
-none of it; a run pays it once, at its first gate.
+great_expectations is imported inside the functions that use it: the import takes seconds (2–4 s), and
+loading the Dagster definitions (`bx submit`, the webserver, the daemon's sensor) needs none of it; a
+long-running process pays it once, at its first gate. A one-off `bx run` validates in its helper process
+instead (bx_platform/helper_process.py), which imported great_expectations on the other core meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from bx_platform.helper_process import offload
 from bx_platform.market.plausibility import MOVE, PRICE_COLUMNS, bounds_for, with_moves
 
 
@@ -67,7 +69,7 @@ def market_gate(bars: pl.DataFrame, asset_classes: dict[str, str]) -> GateResult
     (`asset_classes`: market key -> class)."""
     moved = with_moves(bars)
     results = [
-        run_gate("market_bars", moved.filter(pl.col("market").is_in(markets)), market_bars_suite(asset_class), group_by="market")
+        run_gate("market_bars", moved.filter(pl.col("market").is_in(markets)), (asset_class,), group_by="market")
         for asset_class, markets in _markets_by_class(asset_classes).items()
     ]
     return GateResult(
@@ -130,15 +132,38 @@ def _context():
     return context
 
 
-def run_gate(gate: str, frame: pl.DataFrame, expectations: list, group_by: str | None = None) -> GateResult:
-    """Validate `frame` (each `group_by` group separately, e.g. one market at a time) against the suite."""
+# gate -> its suite: a gate names its suite and arguments rather than passing expectation objects, so that a
+# helper process builds the same suite on its side
+SUITES = {"market_bars": market_bars_suite, "equity": execution_suite, "fills": fills_suite}
+# suites whose every expectation is about one row at a time: the whole frame passes exactly when each of its
+# groups does, so it is validated once and split by group only to name a failing group
+ROW_WISE = {"equity", "fills"}
+
+
+def run_gate(gate: str, frame: pl.DataFrame, suite_args: tuple = (), group_by: str | None = None) -> GateResult:
+    """Validate `frame` against the gate's suite (`SUITES[gate](*suite_args)`), each `group_by` group
+    separately (e.g. one market at a time); in the helper process if one serves this process."""
+    return offload(validate, gate, frame, suite_args, group_by)
+
+
+def validate(gate: str, frame: pl.DataFrame, suite_args: tuple = (), group_by: str | None = None) -> GateResult:
+    """`run_gate` in the calling process."""
+    expectations = SUITES[gate](*suite_args)
+    groups = frame.partition_by(group_by, maintain_order=True, as_dict=True) if group_by else {(): frame}
+    if gate in ROW_WISE and len(groups) > 1:
+        whole = _validate_groups(gate, expectations, {(): frame})
+        if whole.success:
+            return GateResult(gate, True, whole.evaluated * len(groups), expectations=whole.expectations)
+    return _validate_groups(gate, expectations, groups)
+
+
+def _validate_groups(gate: str, expectations: list, groups: dict) -> GateResult:
     import great_expectations as gx
 
     batch_definition = (
         _context().data_sources.add_or_update_pandas(gate).add_dataframe_asset(gate).add_batch_definition_whole_dataframe("all")
     )
     suite = gx.ExpectationSuite(name=gate, expectations=list(expectations))
-    groups = frame.partition_by(group_by, maintain_order=True, as_dict=True) if group_by else {(): frame}
     failures, evaluated = [], 0
     names = [_name(e.configuration) for e in expectations]
     for key, group in groups.items():

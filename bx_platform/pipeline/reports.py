@@ -1,7 +1,9 @@
 """Reports and public pages in the application layer: read the stores, render with `bx_platform.reports`.
 
 A job's report is written with its result document: by `publish_scores` for a scored job, by `finish_job` when
-the job fails (its document then says where it stopped), so the report always shows the current document."""
+the job fails (its document then says where it stopped), so the report always shows the current document.
+Vega-Altair is imported by the rendering functions, not here (half a second a one-off `bx run` leaves to its
+helper process, which renders)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from bx_platform.reports.charts import png, thin_curves
-from bx_platform.reports.job_report import equity_chart, render_job_report
-from bx_platform.reports.public_pages import render_leaderboard_page, render_strategy_page
+from bx_platform.helper_process import offload
 from bx_platform.warehouse.store import Warehouse
 
 LEAGUE_TABLE = "public_league_standings"  # present once leagues have run (docs/reports.md)
@@ -25,6 +25,13 @@ def render_report(job_id: str, warehouse: Warehouse) -> str | None:
     if document is None:
         return None
     equity = None if document["status"] == "failed" else warehouse.read("verified", "equity", job_id)
+    return offload(render_html, document, equity)
+
+
+def render_html(document: dict, equity) -> str:
+    """`render_job_report`, importing Vega-Altair in whichever process renders."""
+    from bx_platform.reports.job_report import render_job_report
+
     return render_job_report(document, equity)
 
 
@@ -45,9 +52,15 @@ def job_report(job_id: str, warehouse: Warehouse) -> str | None:
 def equity_chart_png(job_id: str, warehouse: Warehouse) -> bytes:
     """The report's equity and drawdown chart as a small PNG (the Dagster `scores` asset shows it), drawn from
     the curves thinned to the image's width."""
-    document = warehouse.read_result(job_id)
-    equity = thin_curves(warehouse.read("verified", "equity", job_id), METADATA_CHART_WIDTH)
-    return png(equity_chart(document, equity, METADATA_CHART_WIDTH))
+    return offload(render_equity_png, warehouse.read_result(job_id), warehouse.read("verified", "equity", job_id))
+
+
+def render_equity_png(document: dict, equity) -> bytes:
+    """`equity_chart_png` from the document and the verified equity, in whichever process renders."""
+    from bx_platform.reports.charts import png, thin_curves
+    from bx_platform.reports.job_report import equity_chart
+
+    return png(equity_chart(document, thin_curves(equity, METADATA_CHART_WIDTH), METADATA_CHART_WIDTH))
 
 
 # -- the public pages ---------------------------------------------------------------------------------------
@@ -70,6 +83,8 @@ def leaderboard_page(warehouse: Warehouse, prefix: str) -> str:
     with warehouse.connect_public() as conn:
         board = _rows(conn, "SELECT * FROM public_leaderboard ORDER BY market_class, rank")
         standings = _league_rows(conn)
+    from bx_platform.reports.public_pages import render_leaderboard_page
+
     return render_leaderboard_page(board, standings, prefix)
 
 
@@ -91,4 +106,6 @@ def strategy_page(warehouse: Warehouse, handle: str, prefix: str) -> str | None:
         standings = _league_rows(conn, "WHERE strategy = ?", [handle])
     if not (board or rooms or standings):
         return None
+    from bx_platform.reports.public_pages import render_strategy_page
+
     return render_strategy_page(handle, board, rooms, standings, prefix)

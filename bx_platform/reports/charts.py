@@ -107,3 +107,9 @@ def ranked_bars(rows: list[dict], label: str, value: str, title: str, colour: st
 def png(spec: dict, scale: float = 1.0) -> bytes:
     """A chart as a PNG image, rendered in-process by vl-convert (no browser)."""
     return vl_convert.vegalite_to_png(spec, scale=scale)
+
+
+def start_renderer() -> None:
+    """Start vl-convert's JavaScript engine, which its first render does (half a second), by rendering an
+    empty chart: what a helper process does before it is asked for an image."""
+    png(alt.Chart(alt.Data(values=[])).mark_point().to_dict())

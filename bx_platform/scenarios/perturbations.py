@@ -7,7 +7,6 @@ Notation: C_t the closes, r_t = ln(C_t / C_{t-1}) (t = 1..n-1), each bar's shape
 from __future__ import annotations
 
 import numpy as np
-from arch.bootstrap import StationaryBootstrap, optimal_block_length
 
 from bx_platform.scenarios.bars import Bars, column, log_returns, log_shape, rebuild, with_prices
 
@@ -23,6 +22,8 @@ def block_bootstrap(bars: Bars, rng: np.random.Generator) -> Bars:
     """Stationary block bootstrap (Politis-Romano, arch's `StationaryBootstrap`) of the bars after the first:
     each resampled bar brings its close-to-close return, its shape and its volume; prices are rebuilt from the
     first close."""
+    from arch.bootstrap import StationaryBootstrap, optimal_block_length  # seconds to import: private jobs only
+
     first = next(iter(bars.values()))
     n = first.height
     block = float(optimal_block_length(np.abs(log_returns(first)))["stationary"].iloc[0])

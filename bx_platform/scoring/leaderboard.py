@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from bx_platform.evaluation.luck import seed_from_job_id
+from bx_platform.helper_process import offload
 from bx_platform.scoring.tiers import mcs_tiers
 
 DEFAULT_CREDIBILITY_K = 5.0
@@ -124,7 +125,7 @@ def board_tiers(df: pl.DataFrame) -> tuple[dict[str, int], int]:
     losses = {h: -shared[h].to_numpy().astype(np.float64) for h in handles} if shared.height else {}
     if not losses:
         return dict.fromkeys(handles, 1), 0
-    return mcs_tiers(losses, seed=seed_from_job_id("leaderboard/" + ",".join(handles))), shared.height
+    return offload(mcs_tiers, losses, seed_from_job_id("leaderboard/" + ",".join(handles))), shared.height
 
 
 def _class_board(df: pl.DataFrame, k: float) -> pl.DataFrame:

@@ -17,6 +17,7 @@ from bx_platform.scoring.contest_score import ContestEntry, contest_scores
 from bx_platform.scoring.eligibility import EligibilityResult, evaluate_eligibility
 from bx_platform.scoring.governance import ScoreVersion
 from bx_platform.scoring.leaderboard import room_leaderboard
+from bx_platform.helper_process import offload
 from bx_platform.scoring.tiers import mcs_tiers
 from bx_platform.scoring.utility import beta_score, rate_utility, utility, utility_from_metrics
 
@@ -154,7 +155,7 @@ def room_tiers(job_id: str, equity: dict[str, pl.DataFrame]) -> dict[str, int]:
     days = {name: daily_frame(curve).select("day", "ret") for name, curve in equity.items()}
     common = set.intersection(*(set(d["day"].to_list()) for d in days.values())) if days else set()
     losses = {name: -d.filter(pl.col("day").is_in(sorted(common)))["ret"].to_numpy() for name, d in days.items()}
-    return mcs_tiers(losses, seed=seed_from_job_id(f"{job_id}/tiers"))
+    return offload(mcs_tiers, losses, seed_from_job_id(f"{job_id}/tiers"))
 
 
 def score_room(
