@@ -16,11 +16,12 @@ import threading
 from contextlib import nullcontext
 
 RUNS_JOBS = ("run", "demo")
-# what a run's helper prepares, in the order the run needs it: the gates, the statistical tiers, the report (with
-# the modules of the functions it is handed, which the first call would import otherwise)
-PREPARE = (
-    "great_expectations", "bx_platform.defs.quality", "arch.bootstrap", "bx_platform.scoring.tiers",
-    "bx_platform.pipeline.reports", "bx_platform.reports.job_report", "bx_platform.reports.charts:start_renderer",
+# what a run's helper prepares, in the order the run needs it: the gates first, then the statistical tiers and the
+# report (with the modules of the functions it is handed, which the first call would import otherwise)
+FIRST = ("great_expectations", "bx_platform.defs.quality")
+LATER = (
+    "arch.bootstrap", "bx_platform.scoring.tiers", "bx_platform.pipeline.reports", "bx_platform.reports.job_report",
+    "bx_platform.reports.charts:start_renderer",
 )
 
 
@@ -29,7 +30,7 @@ def console() -> None:
     if sys.argv[1:2] and sys.argv[1] in RUNS_JOBS:
         from bx_platform.helper_process import helper_process
 
-        helper = helper_process(PREPARE)
+        helper = helper_process(FIRST, LATER)
     with helper:
         from bx_platform.cli import main
 

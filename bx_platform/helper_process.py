@@ -45,14 +45,16 @@ def offload(function: Callable[..., T], *args) -> T:
 
 
 @contextmanager
-def helper_process(prepare: tuple[str, ...]) -> Iterator[subprocess.Popen]:
-    """Serve `offload` calls from a helper started now, which first prepares `prepare`: modules to import, in the
-    order they will be needed, and "module:function" entries, functions to call once imported. Killed on exit
-    (it holds nothing but what it is sent, and its own teardown of those libraries would take a second)."""
+def helper_process(first: tuple[str, ...], later: tuple[str, ...] = ()) -> Iterator[subprocess.Popen]:
+    """Serve `offload` calls from a helper started now, which prepares `first` before it takes its first call and
+    `later` once it has answered it (in a thread, while it waits for the next one; before, they would share the
+    core with the first call). Each entry is a module to import or a "module:function" to call once imported.
+    Killed on exit: it holds nothing but what it is sent, and its own teardown of those libraries would take a
+    second."""
     global _link
     requests_read, requests_write = os.pipe()
     answers_read, answers_write = os.pipe()
-    code = f"from bx_platform.helper_process import serve; serve({requests_read}, {answers_write}, {prepare!r})"
+    code = f"from bx_platform.helper_process import serve; serve({requests_read}, {answers_write}, {first!r}, {later!r})"
     child = subprocess.Popen([sys.executable, "-c", code], pass_fds=(requests_read, answers_write))
     os.close(requests_read)
     os.close(answers_write)
@@ -69,13 +71,12 @@ def helper_process(prepare: tuple[str, ...]) -> Iterator[subprocess.Popen]:
         child.wait()
 
 
-def serve(requests_fd: int, answers_fd: int, prepare: tuple[str, ...]) -> None:
-    """The helper: prepare `prepare[0]`, then compute each call it is sent until its parent closes the pipe; the
-    rest is prepared in a thread meanwhile, while the calls wait on the pipe."""
+def serve(requests_fd: int, answers_fd: int, first: tuple[str, ...], later: tuple[str, ...]) -> None:
+    """The helper (`helper_process`): compute each call it is sent until its parent closes the pipe."""
     os.dup2(2, 1)  # a library's prints go to stderr: the answers have their own pipe
     requests, answers = Connection(requests_fd, writable=False), Connection(answers_fd, readable=False)
-    _prepare(prepare[:1])
-    threading.Thread(target=_prepare, args=(prepare[1:],), daemon=True).start()
+    _prepare(first)
+    preparing = threading.Thread(target=_prepare, args=(later,), daemon=True)
     while True:
         try:
             function, args = requests.recv()
@@ -89,6 +90,8 @@ def serve(requests_fd: int, answers_fd: int, prepare: tuple[str, ...]) -> None:
             answers.send(answer)
         except Exception as error:  # noqa: BLE001 - the value or the exception would not pickle
             answers.send((False, RuntimeError(f"{function.__qualname__}: {error!r}")))
+        if preparing.ident is None:
+            preparing.start()
 
 
 def _prepare(entries: tuple[str, ...]) -> None:

@@ -15,7 +15,7 @@ from bx_platform.helper_process import helper_process, offload
 from bx_platform.market.archive import read_bars
 from bx_platform.scoring.tiers import mcs_tiers
 
-PREPARE = ("great_expectations", "bx_platform.defs.quality")
+FIRST = ("great_expectations", "bx_platform.defs.quality")
 
 
 def _doctored_bars() -> pl.DataFrame:
@@ -40,7 +40,7 @@ def test_a_gate_validated_in_the_helper_is_the_gate_validated_here():
     bars = _doctored_bars()
     here = market_gate(bars, {"m": "crypto"})
     assert not here.success and here.failed_expectations
-    with helper_process(PREPARE):
+    with helper_process(FIRST):
         there = market_gate(bars, {"m": "crypto"})
         losses = {"a": np.sin(np.arange(60.0)), "b": np.cos(np.arange(60.0)), "c": np.zeros(60)}
         assert offload(mcs_tiers, losses, 7) == mcs_tiers(losses, 7)
@@ -56,13 +56,13 @@ def test_a_row_wise_suite_is_validated_once_and_split_by_group_only_to_name_a_fa
 
 
 def test_an_error_raised_in_the_helper_is_raised_here():
-    with helper_process(PREPARE):
+    with helper_process(FIRST):
         with pytest.raises(KeyError, match="no-such-gate"):
             run_gate("no-such-gate", _equity())
 
 
 def test_when_the_helper_dies_this_process_computes_by_itself():
-    with helper_process(PREPARE) as child:
+    with helper_process(FIRST) as child:
         child.kill()
         child.wait()
         gate = run_gate("equity", _equity(broken="b"), group_by="strategy")
