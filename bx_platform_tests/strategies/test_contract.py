@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
 import bx_platform.strategies as strategies_package
-from bx_platform.strategies.base import StrategyViolation, observation_to_json
+from bx_platform.strategies.base import StrategyViolation, observation_from_json, observation_to_json
 from bx_platform.strategies.remote import interpret
 
 from ._support import majors_daily, observation_at, remote_model
@@ -34,6 +35,16 @@ def test_observations_and_the_example_models_answers_follow_the_schemas():
             observations.validate(document)
             answer = httpx.post(endpoint + "/decide", json=document).json()
             decisions.validate(answer)
+
+
+def test_an_observation_read_back_from_json_has_the_same_bar_times_in_any_utc_offset_form():
+    observation = observation_at(majors_daily(), 130, 100, "1d")
+    document = observation_to_json(observation)
+    with_offsets = json.loads(json.dumps(document).replace('Z"', '+00:00"'))
+    for read in (observation_from_json(document), observation_from_json(with_offsets)):
+        assert read.decision_time == observation.decision_time
+        for key, window in observation.markets.items():
+            assert np.array_equal(read.markets[key].ts, window.ts) and read.markets[key].ts.dtype == window.ts.dtype
 
 
 @pytest.mark.parametrize(
