@@ -1,5 +1,5 @@
 """One example job end to end through Dagster, by phase: what `bx run SPEC` costs in a fresh BX_HOME, and
-what a long-running process (the daemon, the API) pays for the next job once its imports are done.
+what a process that runs several jobs (`bx demo`) pays for the next one once its imports are done.
 
 Run: ``python bench/job.py [SPEC] [--repeat N]`` (default data/jobs/01-coinbase-btc-hourly-2018.yaml).
 
@@ -10,7 +10,7 @@ uses by default):
 - the same steps in one process without a helper, phase by phase: Python imports (what `bx run` imports before its run),
   admission and the Dagster instance (`bx run` up to "running ... through Dagster"), the Dagster run and each
   of its steps (from the run's event log: step start to step end);
-- a second job in the same process (the spec with another name, so another job id): the long-running case.
+- a second job in the same process (the spec with another name, so another job id): the case of a process that runs several jobs.
 Printed: best and spread over the repetitions. Then the imports of a fresh process by top-level package
 (`python -X importtime`), largest first.
 """
