@@ -10,7 +10,8 @@ uses by default):
 - the same steps in one process without a helper, phase by phase: Python imports (what `bx run` imports before its run),
   admission and the Dagster instance (`bx run` up to "running ... through Dagster"), the Dagster run and each
   of its steps (from the run's event log: step start to step end);
-- a second job in the same process (the spec with another name, so another job id): the case of a process that runs several jobs.
+- a second job in the same process (the spec with another name, so another job id): what a process that runs
+  several jobs pays for each after its first.
 Printed: best and spread over the repetitions. Then the imports of a fresh process by top-level package
 (`python -X importtime`), largest first.
 """
