@@ -38,6 +38,11 @@ def end_lapsed_claims_now(jobs) -> list:
         control.dispose()
     for job in ended:
         print(f"{job.job_id} failed: {job.reason}", file=sys.stderr)
+    if ended:  # Dagster's record of their runs says so too (imported only then: `bx jobs` stays quick)
+        from bx_platform.defs.claims import fail_runs_of_ended_jobs
+        from bx_platform.defs.instance import dagster_instance
+
+        fail_runs_of_ended_jobs(dagster_instance(), ended)
     return ended
 
 

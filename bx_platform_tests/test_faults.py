@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from bx_platform.control.audit import trail
@@ -64,6 +65,11 @@ def test_a_killed_bx_run_is_ended_failed_naming_the_process_and_step_and_rerun_o
     run = lambda *args: subprocess.run([faults.BX, *args], env=env, capture_output=True, text=True, cwd=faults.REPO_ROOT, timeout=600)  # noqa: E731
     again = run("run", str(job_spec))  # `bx run` again: the failure and its reason, not "already claimed"
     assert again.returncode == 1 and "worker died" in again.stdout, again.stdout + again.stderr
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:  # the UI shows the killed run failed
+        killed = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": report.job_id}))
+        assert [record.status for record in killed] == [dg.DagsterRunStatus.FAILURE]
+        failure = instance.get_records_for_run(killed[0].run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+        assert "worker died" in failure[0].event_log_entry.dagster_event.message
     failed_document = (home / "warehouse" / "results" / f"{report.job_id}.json").read_bytes()
 
     assert run("rerun", report.job_id, "--reason", " ").returncode == 2

@@ -21,6 +21,18 @@ def owns_job(stored: StoredJob, run: dg.DagsterRun) -> bool:
     return owned_by(stored, run_claimant(run))
 
 
+def fail_runs_of_ended_jobs(instance: dg.DagsterInstance, ended) -> None:
+    """Mark failed, with its job's reason, Dagster's record of every run still started of each job that
+    recovery ended (`end_lapsed_claims`): a run killed with its process (an in-process `bx run`) cannot report
+    its own end, and the UI would show it running for ever."""
+    for job in ended:
+        started = instance.get_runs(
+            dg.RunsFilter(tags={"dagster/partition": job.job_id}, statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED])
+        )
+        for run in started:
+            instance.report_run_failed(run, message=f"{job.job_id} failed: {job.reason}")
+
+
 def step_failure(events) -> dict:
     """The failure of a run from its step-failure events: the first failed step and its error's class, or,
     when a stored file could not be read, the file and what is wrong with it."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from bx_platform.control.store import open_engine
-from bx_platform.defs.claims import CLAIMANT_TAG, run_failure, step_failure
+from bx_platform.defs.claims import CLAIMANT_TAG, fail_runs_of_ended_jobs, run_failure, step_failure
 from bx_platform.defs.instance import dagster_instance
 from bx_platform.jobs.spec import JobSpec
 from bx_platform.jobs.store import FINISHED, JobStore
@@ -66,8 +66,11 @@ def _claim_and_run(job_id: str, store: JobStore, control: sa.Engine, progress) -
     from bx_platform.defs.partitions import benchmark_jobs
 
     warehouse = Warehouse().ensure()
-    for ended in end_lapsed_claims(store, warehouse, control):  # a dead run of this job is told, not skipped
-        progress(f"{ended.job_id} failed: {ended.reason}")
+    ended = end_lapsed_claims(store, warehouse, control)  # a dead run of this job is told, not skipped
+    for job in ended:
+        progress(f"{job.job_id} failed: {job.reason}")
+    if ended:
+        fail_runs_of_ended_jobs(dagster_instance(), ended)
     if not claim_job(store, job_id, CLAIMANT):
         stored = store.get(job_id)
         progress(f"{job_id} was already claimed ({stored.state}); not launching it again")

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from bx_platform.defs.claims import CLAIMANT_TAG, owns_job, run_failure, step_failure
+from bx_platform.defs.claims import CLAIMANT_TAG, fail_runs_of_ended_jobs, owns_job, run_failure, step_failure
 from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.partitions import benchmark_jobs
 from bx_platform.defs.resources import ControlPlaneResource, JobStoreResource, WarehouseResource
@@ -45,8 +45,10 @@ def submitted_jobs(
         awaiting_run = lease is None or lease.step == CLAIMED_STEP
         if stored.claimed_by == CLAIMANT and awaiting_run and _launch_pending(context.instance, stored.job_id):
             hold_lease(store, stored.job_id, CLAIMED_STEP)
-    for ended in end_lapsed_claims(store, warehouse.get(), control.get()):
-        context.log.warning(f"{ended.job_id} failed: {ended.reason}")
+    ended = end_lapsed_claims(store, warehouse.get(), control.get())
+    for job in ended:
+        context.log.warning(f"{job.job_id} failed: {job.reason}")
+    fail_runs_of_ended_jobs(context.instance, ended)
     claimed = [job.job_id for job in store.pending() if claim_job(store, job.job_id, CLAIMANT)]
     for job_id in claimed:
         context.log.info(f"claimed {job_id}")
