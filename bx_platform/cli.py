@@ -46,7 +46,8 @@ def cmd_submit(args) -> int:
     print(record["job_id"])
     print(
         f"{'submitted' if created else 'already submitted (unchanged)'}; the sensor launches it while the "
-        "Dagster daemon runs (`bx daemon`, or `bx ui` which includes it); `bx result JOB_ID` shows it",
+        "Dagster daemon runs (`bx daemon`, or `bx ui` which includes it), or a `bx worker` runs it; "
+        "`bx result JOB_ID` shows it",
         file=sys.stderr,
     )
     return 0
@@ -402,6 +403,24 @@ def cmd_ui(args) -> int:
     return _dagster_command("the Dagster UI and daemon", ["dagster", "dev", "-p", str(args.port)])
 
 
+def cmd_worker(args) -> int:
+    import signal
+    import threading
+
+    from bx_platform.defs.runner import run_worker
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: the job in hand finishes first
+    until = "until none waits" if args.once else "until SIGTERM, which stops it after the job in hand"
+    print(f"bx worker: running submitted jobs in this process, oldest first, {until}", file=sys.stderr)
+    for outcome in run_worker(progress=ProgressLines(), once=args.once, stop=stop):
+        if args.json:  # one object per line (JSON Lines): a reader follows the stream job by job
+            print(json.dumps({"job_id": outcome.job_id, "status": outcome.status}, sort_keys=True), flush=True)
+        else:
+            print(f"{outcome.job_id}: {outcome.status}", flush=True)
+    return 0
+
+
 def cmd_daemon(args) -> int:
     return _dagster_command("the Dagster daemon (sensors launch submitted jobs)", ["dagster-daemon", "run"])
 
@@ -478,6 +497,11 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the Dagster UI and daemon on this project's instance")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    worker = sub.add_parser("worker", help="run submitted jobs one after another in this long-running process (imports paid once)")
+    worker.add_argument("--once", action="store_true", help="stop when no submitted job waits")
+    worker.add_argument("--json", action="store_true", help="print each finished job as a JSON line")
+    worker.set_defaults(func=cmd_worker)
 
     daemon = sub.add_parser("daemon", help="run only the Dagster daemon (the sensor that launches submitted jobs)")
     daemon.set_defaults(func=cmd_daemon)

@@ -1,10 +1,12 @@
-"""Running jobs through Dagster in this process: what `bx run` and `bx demo` do."""
+"""Running jobs through Dagster in this process: what `bx run`, `bx demo` and `bx worker` do."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Iterator
 
 import sqlalchemy as sa
 
@@ -25,6 +27,8 @@ from bx_platform.warehouse.store import Warehouse
 # `bx run` exit codes (docs/conventions.md)
 EXIT_COMPLETE, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3  # and 2, invalid input: the CLI's
 CLAIMANT = "bx run"
+WORKER = "bx worker"
+WORKER_POLL_SECONDS = 2.0
 
 
 @dataclass
@@ -51,17 +55,39 @@ def run_job(spec: JobSpec, progress=print) -> RunOutcome:
         control.dispose()
 
 
-def run_submitted(job_id: str, progress=print) -> RunOutcome:
+def run_submitted(job_id: str, progress=print, claimant: str = CLAIMANT) -> RunOutcome:
     """Claim and run a job that is already in the job store (an operator's new attempt, `bx rerun --now`)."""
     store, control = JobStore(), open_engine()
     try:
-        return _claim_and_run(job_id, store, control, progress)
+        return _claim_and_run(job_id, store, control, progress, claimant)
     finally:
         store.dispose()
         control.dispose()
 
 
-def _claim_and_run(job_id: str, store: JobStore, control: sa.Engine, progress) -> RunOutcome:
+def run_worker(progress=print, once: bool = False, stop: threading.Event | None = None) -> Iterator[RunOutcome]:
+    """Run the submitted jobs in this process one after another, oldest first, yielding each outcome: `bx
+    worker`, a long-running process that pays its imports once (each run the daemon launches is a new process
+    that pays them all; docs/engine.md). With `once`, stop when no job waits; otherwise look every
+    WORKER_POLL_SECONDS until `stop` is set. A job another process claimed first is left to it."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        store = JobStore()
+        try:
+            waiting = [job.job_id for job in store.pending()]
+        finally:
+            store.dispose()
+        if not waiting:
+            if once:
+                return
+            stop.wait(WORKER_POLL_SECONDS)
+            continue
+        outcome = run_submitted(waiting[0], progress, WORKER)
+        if outcome.status != "already-claimed":
+            yield outcome
+
+
+def _claim_and_run(job_id: str, store: JobStore, control: sa.Engine, progress, claimant: str = CLAIMANT) -> RunOutcome:
     from bx_platform.defs.definitions import defs
     from bx_platform.defs.partitions import benchmark_jobs
 
@@ -71,7 +97,7 @@ def _claim_and_run(job_id: str, store: JobStore, control: sa.Engine, progress) -
         progress(f"{job.job_id} failed: {job.reason}")
     if ended:
         fail_runs_of_ended_jobs(dagster_instance(), ended)
-    if not claim_job(store, job_id, CLAIMANT):
+    if not claim_job(store, job_id, claimant):
         stored = store.get(job_id)
         progress(f"{job_id} was already claimed ({stored.state}); not launching it again")
         return RunOutcome(job_id, stored.outcome or "already-claimed", warehouse.read_result(job_id))
@@ -91,7 +117,7 @@ def _claim_and_run(job_id: str, store: JobStore, control: sa.Engine, progress) -
         partition_key=job_id,
         run_id=run_id,
         raise_on_error=False,
-        tags={CLAIMANT_TAG: CLAIMANT, **job_run_tags(record, warehouse)},
+        tags={CLAIMANT_TAG: claimant, **job_run_tags(record, warehouse)},
         # the run's full event log is in the instance; the terminal gets our progress lines (a failed quality
         # gate is an expected outcome, reported from the result document, not a stack trace)
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
