@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bx_platform.room_view import print_outcome
+
 
 def add_recovery_commands(sub: argparse._SubParsersAction) -> None:
     """Add `bx recover` and `bx rerun` to `bx`'s subcommands."""
@@ -84,7 +86,6 @@ def cmd_rerun(args) -> int:
     )
     if not args.now:
         return 0
-    from bx_platform.cli import print_outcome
     from bx_platform.defs.runner import run_submitted
     from bx_platform.terminal import ProgressLines
 

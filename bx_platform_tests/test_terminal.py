@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from bx_platform.cli import ROOM_COLUMNS, build_parser, main
+from bx_platform.cli import build_parser, main
+from bx_platform.room_view import ROOM_COLUMNS
 from bx_platform.terminal import PENDING, Column, ProgressLines, cell, print_table
 
 # commands whose output is a confirmation, a secret, a walkthrough or another program, not data to parse

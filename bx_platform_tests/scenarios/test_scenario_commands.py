@@ -83,7 +83,7 @@ def test_bad_seeds_files_and_unknown_jobs_exit_2(bx_home, tmp_path, capsys):
 
 
 def test_the_demos_private_evaluation_prints_eleven_scenario_scores_and_the_official_score(bx_home, capsys, monkeypatch, caplog):
-    """`bx demo` ends with this job and prints it the same way (`_print_room`); here through `bx run`."""
+    """`bx demo` ends with this job and prints it the same way (`print_room`); here through `bx run`."""
     from bx_platform.demo import PRIVATE_EVALUATION_JOB
 
     monkeypatch.delenv("BX_SCENARIO_SECRET", raising=False)
