@@ -69,22 +69,30 @@ def run_worker(progress=print, once: bool = False, stop: threading.Event | None 
     """Run the submitted jobs in this process one after another, oldest first, yielding each outcome: `bx
     worker`, a long-running process that pays its imports once (each run the daemon launches is a new process
     that pays them all; docs/engine.md). With `once`, stop when no job waits; otherwise look every
-    WORKER_POLL_SECONDS until `stop` is set. A job another process claimed first is left to it."""
+    WORKER_POLL_SECONDS until `stop` is set. A job another process claimed first is left to it; a job store that
+    cannot be reached (a database restart) is tried again at the next look."""
     stop = stop or threading.Event()
     while not stop.is_set():
-        store = JobStore()
         try:
-            waiting = [job.job_id for job in store.pending()]
-        finally:
-            store.dispose()
+            waiting = _submitted_job_ids()
+            outcome = run_submitted(waiting[0], progress, WORKER) if waiting else None
+        except sa.exc.OperationalError as error:
+            progress(f"a store cannot be reached ({str(error.orig).strip().splitlines()[0]}); looking again")
+            waiting, outcome = [], None
+        if outcome is not None and outcome.status != "already-claimed":
+            yield outcome
         if not waiting:
             if once:
                 return
             stop.wait(WORKER_POLL_SECONDS)
-            continue
-        outcome = run_submitted(waiting[0], progress, WORKER)
-        if outcome.status != "already-claimed":
-            yield outcome
+
+
+def _submitted_job_ids() -> list[str]:
+    store = JobStore()
+    try:
+        return [job.job_id for job in store.pending()]
+    finally:
+        store.dispose()
 
 
 def _claim_and_run(job_id: str, store: JobStore, control: sa.Engine, progress, claimant: str = CLAIMANT) -> RunOutcome:

@@ -10,6 +10,7 @@ import time
 import dagster as dg
 
 from bx_platform.defs.claims import CLAIMANT_TAG
+from bx_platform.defs.runner import run_worker
 from bx_platform.jobs.store import FINISHED, JobStore
 from bx_platform.paths import REPO_ROOT
 from bx_platform_tests.defs.helpers import BX, SMALL_JOB, bx_env
@@ -64,3 +65,11 @@ def test_sigterm_stops_the_worker_after_the_job_in_hand(tmp_path):
     assert jobs.get(job).status == FINISHED and jobs.get(job).outcome in ("complete", "partial")
     assert f"{job}: {jobs.get(job).outcome}" in stdout
     jobs.dispose()
+
+
+def test_a_store_that_cannot_be_reached_is_said_and_looked_at_again(monkeypatch, tmp_path):
+    monkeypatch.setenv("BX_HOME", str(tmp_path / "bx"))
+    monkeypatch.setenv("BX_JOBSTORE_URL", "postgresql+psycopg2://root@127.0.0.1:1/nothing")  # nothing listens there
+    said = []
+    assert list(run_worker(progress=said.append, once=True)) == []
+    assert said and said[0].startswith("a store cannot be reached (") and said[0].endswith("); looking again")
