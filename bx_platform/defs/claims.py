@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from bx_platform.defs.partitions import runs_of_job
 from bx_platform.errors import StoredDataError
 from bx_platform.jobs.store import StoredJob
 from bx_platform.pipeline.lifecycle import owned_by
@@ -26,10 +27,7 @@ def fail_runs_of_ended_jobs(instance: dg.DagsterInstance, ended) -> None:
     recovery ended (`end_lapsed_claims`): a run killed with its process (an in-process `bx run`) cannot report
     its own end, and the UI would show it running for ever."""
     for job in ended:
-        started = instance.get_runs(
-            dg.RunsFilter(tags={"dagster/partition": job.job_id}, statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED])
-        )
-        for run in started:
+        for run in instance.get_runs(runs_of_job(job.job_id, (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED))):
             instance.report_run_failed(run, message=f"{job.job_id} failed: {job.reason}")
 
 

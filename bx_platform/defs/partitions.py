@@ -6,6 +6,12 @@ import dagster as dg
 from bx_platform.jobs.leagues import LeagueTemplate, add_periods
 
 benchmark_jobs = dg.DynamicPartitionsDefinition(name="benchmark_jobs")
+PARTITION_TAG = "dagster/partition"  # Dagster tags every run with its partition: a job's runs carry its id
+
+
+def runs_of_job(job_id: str, statuses: tuple[dg.DagsterRunStatus, ...] = ()) -> dg.RunsFilter:
+    """The Dagster runs of a benchmark job (all of them, or those in `statuses`)."""
+    return dg.RunsFilter(tags={PARTITION_TAG: job_id}, statuses=list(statuses) or None)
 
 
 def league_partitions(league: LeagueTemplate) -> dg.TimeWindowPartitionsDefinition:

@@ -7,7 +7,7 @@ import dagster as dg
 from bx_platform.defs.claims import CLAIMANT_TAG
 from bx_platform.defs.jobs import benchmark_job
 from bx_platform.defs.leagues import LEAGUES, dagster_name
-from bx_platform.defs.partitions import benchmark_jobs
+from bx_platform.defs.partitions import benchmark_jobs, runs_of_job
 from bx_platform.defs.resources import ArchiveResource, JobStoreResource, WarehouseResource
 from bx_platform.errors import InputError
 from bx_platform.jobs.leagues import LeagueTemplate
@@ -56,7 +56,7 @@ def league_schedule(league: LeagueTemplate) -> dg.ScheduleDefinition:
 
 
 def _has_run(instance: dg.DagsterInstance, job_id: str) -> bool:
-    return bool(instance.get_run_ids(filters=dg.RunsFilter(tags={"dagster/partition": job_id}), limit=1))
+    return bool(instance.get_run_ids(filters=runs_of_job(job_id), limit=1))
 
 
 league_schedules = [league_schedule(league) for league in LEAGUES]

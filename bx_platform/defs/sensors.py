@@ -5,7 +5,7 @@ import dagster as dg
 
 from bx_platform.defs.claims import CLAIMANT_TAG, fail_runs_of_ended_jobs, owns_job, run_failure, step_failure
 from bx_platform.defs.jobs import benchmark_job
-from bx_platform.defs.partitions import benchmark_jobs
+from bx_platform.defs.partitions import PARTITION_TAG, benchmark_jobs, runs_of_job
 from bx_platform.defs.resources import ControlPlaneResource, JobStoreResource, WarehouseResource
 from bx_platform.control.webhooks import deliver_due
 from bx_platform.pipeline.leagues import job_run_tags
@@ -20,7 +20,7 @@ NOT_STARTED = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.D
 
 def _launch_pending(instance: dg.DagsterInstance, job_id: str) -> bool:
     """True while the job's run is not launched yet or has not started executing."""
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": job_id}), limit=1)
+    runs = instance.get_runs(filters=runs_of_job(job_id), limit=1)
     return not runs or runs[0].status in NOT_STARTED
 
 
@@ -73,7 +73,7 @@ def failed_benchmark_runs(
 ) -> None:
     """A run that failed marks its job failed (it is never retried; the run's logs say why)."""
     jobs = job_store.get()
-    stored = jobs.get(context.dagster_run.tags.get("dagster/partition", ""))
+    stored = jobs.get(context.dagster_run.tags.get(PARTITION_TAG, ""))
     if stored and owns_job(stored, context.dagster_run):  # not a run that was refused a job it did not own
         failure = step_failure(context.get_step_failure_events()) or run_failure([context.dagster_event])
         finish_job(stored.record, "failed", warehouse.get(), jobs, control.get(), failure)
