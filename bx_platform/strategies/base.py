@@ -16,7 +16,7 @@ vectorized form used by the engine's fast path; the engine audits it for look-ah
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Mapping, Protocol, runtime_checkable
 
 import numpy as np
@@ -125,21 +125,16 @@ def observation_to_json(observation: Observation) -> dict:
 
 def observation_from_json(document: dict) -> Observation:
     """The inverse of `observation_to_json` (what a sandboxed child or a Python remote model reads)."""
-    from datetime import timezone
-
-    def parse(stamp: str) -> datetime:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(timezone.utc)
-
     markets = {
         key: MarketWindow(
-            ts=_from_iso(data["ts"], parse),
+            ts=_from_iso(data["ts"]),
             columns={name: np.asarray(data[name], dtype=float) for name in OBSERVED_COLUMNS if name in data},
         )
         for key, data in document["markets"].items()
     }
     portfolio = document["portfolio"]
     return Observation(
-        decision_time=parse(document["decision_time"]),
+        decision_time=_parse_utc(document["decision_time"]),
         bar_index=int(document["bar_index"]),
         timeframe=document.get("timeframe", "1h"),
         markets=markets,
@@ -159,11 +154,16 @@ def _iso(stamps: np.ndarray) -> list[str]:
     return (np.datetime_as_string(np.asarray(stamps, dtype="datetime64[us]"), unit="s").astype(object) + "Z").tolist()
 
 
-def _from_iso(stamps: list[str], parse) -> np.ndarray:
+def _from_iso(stamps: list[str]) -> np.ndarray:
     """The inverse of `_iso`: all at once when every stamp is in its form (UTC, `Z`), else one at a time."""
     if all(stamp.endswith("Z") for stamp in stamps):
         return np.array([stamp[:-1] for stamp in stamps], dtype="datetime64[us]")
-    return np.array([np.datetime64(parse(t).replace(tzinfo=None), "us") for t in stamps], dtype="datetime64[us]")
+    return np.array([np.datetime64(_parse_utc(t).replace(tzinfo=None), "us") for t in stamps], dtype="datetime64[us]")
+
+
+def _parse_utc(stamp: str) -> datetime:
+    """An ISO-8601 time with any UTC offset (or `Z`), as an aware UTC datetime."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 class StrategyViolation(Exception):
